@@ -1,0 +1,145 @@
+"""The course's plot style: one colour-blind-safe palette and the plot pieces every lesson shares.
+
+Colours are Okabe & Ito's palette (2008), readable with every common colour-vision deficiency.
+A quantity keeps its colour in every lesson: training is always blue, validation always
+vermilion, and each init scheme has its own colour.
+"""
+
+import math
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.colors import LinearSegmentedColormap
+
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermilion": "#D55E00", "purple": "#CC79A7", "grey": "#999999",
+}
+
+COLORS = {
+    "train": OKABE_ITO["blue"],
+    "val": OKABE_ITO["vermilion"],
+    "test": OKABE_ITO["green"],
+    "theory": OKABE_ITO["black"],
+    "penalty": OKABE_ITO["purple"],
+    "class0": OKABE_ITO["blue"],
+    "class1": OKABE_ITO["orange"],
+    "marker": OKABE_ITO["grey"],
+}
+
+SCHEME_COLORS = {
+    "zeros": OKABE_ITO["grey"],
+    "constant": OKABE_ITO["yellow"],
+    "normal": OKABE_ITO["orange"],
+    "lecun_normal": OKABE_ITO["purple"],
+    "xavier_normal": OKABE_ITO["green"],
+    "xavier_uniform": OKABE_ITO["green"],
+    "he_normal": OKABE_ITO["sky_blue"],
+    "he_uniform": OKABE_ITO["sky_blue"],
+    "pytorch_default": OKABE_ITO["black"],
+}
+
+# Class 0 blue -> white at the boundary -> class 1 orange.
+BOUNDARY_CMAP = LinearSegmentedColormap.from_list("course_boundary", [COLORS["class0"], "#FFFFFF", COLORS["class1"]])
+
+
+def apply_style() -> None:
+    """Matplotlib defaults for the course: palette order, grid, readable font sizes."""
+    matplotlib.rcParams.update({
+        "axes.prop_cycle": matplotlib.cycler(color=[OKABE_ITO[c] for c in
+                                                    ("blue", "vermilion", "green", "orange", "purple",
+                                                     "sky_blue", "black", "yellow", "grey")]),
+        "axes.grid": True, "grid.alpha": 0.3, "font.size": 10, "axes.titlesize": 10,
+        "figure.dpi": 90, "legend.fontsize": 8, "legend.framealpha": 0.8,
+    })
+
+
+def figure(nrows: int = 1, ncols: int = 2, width: float = 9.0, height: float = 3.4):
+    """A figure for a live panel: made once, its artists updated by the panel's draw function.
+
+    Created with interactive mode off so it is shown once, inside its panel. With the ipympl
+    backend (`%matplotlib widget`) the canvas's header, toolbar and footer are hidden.
+    """
+    with plt.ioff():
+        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), layout="constrained", squeeze=False)
+    canvas = fig.canvas
+    for attribute in ("header_visible", "footer_visible", "toolbar_visible", "resizable"):
+        if hasattr(canvas, attribute):
+            setattr(canvas, attribute, False)
+    axes = axes.ravel()
+    return fig, (axes[0] if len(axes) == 1 else axes)
+
+
+def mark_diverged(ax, message: str) -> None:
+    """Write `message` across the middle of `ax` in a box, so a NaN run never shows a blank plot."""
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", fontsize=11,
+            color=OKABE_ITO["vermilion"], bbox={"boxstyle": "round", "fc": "white", "ec": OKABE_ITO["vermilion"]},
+            zorder=10)
+
+
+def loss_curves(ax, history, title: str | None = None, log: bool = True) -> None:
+    """Draw a `helpers.train.History`'s training and validation loss against the update step.
+
+    Non-finite values are left out; a diverged run gets a "diverged at step N" box.
+    """
+    ax.clear()
+    steps = np.asarray(history.step)
+    for key, label in (("train_loss", "train"), ("val_loss", "validation")):
+        values = np.asarray(getattr(history, key), dtype=float)
+        ok = np.isfinite(values)
+        ax.plot(steps[ok], values[ok], color=COLORS["train" if key == "train_loss" else "val"], label=label)
+    if log and _all_positive(history.train_loss + history.val_loss):
+        ax.set_yscale("log")
+        ax.set_ylabel("loss (log scale)")
+    else:
+        ax.set_ylabel("loss")
+    ax.set_xlabel("update step")
+    if history.best_step is not None:
+        ax.axvline(history.best_step, color=COLORS["marker"], linestyle=":", linewidth=1)
+    if history.diverged:
+        mark_diverged(ax, f"diverged at step {history.diverged_at}\n(loss became NaN or infinite)")
+    ax.legend(loc="upper right")
+    ax.set_title(title or "Loss: does validation follow training down?")
+
+
+def decision_boundary(ax, model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, resolution: int = 100,
+                      title: str | None = None, X_val: torch.Tensor | None = None,
+                      y_val: torch.Tensor | None = None) -> None:
+    """Shade the model's predicted probability of class 1 over the plane and scatter the points.
+
+    Training points are filled circles; validation points (if given) are hollow.
+    """
+    ax.clear()
+    points = X if X_val is None else torch.cat([X, X_val])
+    lo = points.min(dim=0).values.numpy() - 0.5
+    hi = points.max(dim=0).values.numpy() + 0.5
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    grid = torch.tensor(np.stack([gx.ravel(), gy.ravel()], axis=1), dtype=torch.float32)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        prob = torch.sigmoid(model(grid).squeeze(-1)).numpy().reshape(gx.shape)
+    model.train(was_training)
+    if np.isfinite(prob).all():
+        ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap=BOUNDARY_CMAP, alpha=0.8)
+        ax.contour(gx, gy, prob, levels=[0.5], colors="black", linewidths=1)
+    else:
+        mark_diverged(ax, "the network's output is NaN:\nno boundary to draw")
+    colors = np.where(y.numpy() > 0.5, COLORS["class1"], COLORS["class0"])
+    ax.scatter(X[:, 0], X[:, 1], c=colors, s=14, edgecolors="black", linewidths=0.4, label="train")
+    if X_val is not None:
+        val_colors = np.where(y_val.numpy() > 0.5, COLORS["class1"], COLORS["class0"])
+        ax.scatter(X_val[:, 0], X_val[:, 1], facecolors="none", edgecolors=val_colors, s=14, linewidths=0.8,
+                   label="validation")
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_xlabel("feature $x_1$")
+    ax.set_ylabel("feature $x_2$")
+    ax.set_title(title or "Decision boundary (black line: p = 0.5)")
+
+
+def _all_positive(values) -> bool:
+    finite = [v for v in values if math.isfinite(v)]
+    return bool(finite) and min(finite) > 0

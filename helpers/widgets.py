@@ -1,0 +1,197 @@
+"""The live slider panel every lesson uses.
+
+Data flows one way:
+
+    slider values -> compute(**values)   (pure, cached: training or statistics, returns plain data)
+                  -> draw(result, **values)  (updates the axes of a figure made once)
+                  -> fig.canvas.draw_idle()
+
+    fig, (ax_boundary, ax_loss) = plots.figure(ncols=2)
+    panel = LivePanel(compute=train_moons, draw=draw_moons, fig=fig,
+                      controls={"width": int_slider("hidden width", 2, 64, 2, 8)}, seed=0)
+    panel
+
+With `seed` set, `compute` also receives `seed=` and the panel shows it, with a "new seed"
+button (same settings, another draw of data and initial weights: how much of the plot is
+luck?) and a "reset" button (back to the first settings and seed). Results are cached per
+(settings, seed), so going back to a setting is instant. An exception raised while the
+learner moves a slider is shown under the panel, in red, not only in the log console.
+Retraining sliders never fire while being dragged (`continuous_update=False`).
+"""
+
+import html
+import time
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable
+
+import ipywidgets as W
+
+from helpers._check import check_float, check_int
+
+BUSY_AFTER_SECONDS = 0.3
+CACHE_SIZE = 256
+_STYLE = {"description_width": "initial"}
+_LAYOUT = W.Layout(width="340px")
+
+
+def int_slider(description: str, min: int, max: int, step: int = 1, value: int | None = None) -> W.IntSlider:
+    """An integer slider that fires once, on release."""
+    check_int("min", min)
+    check_int("max", max, min + 1)
+    check_int("step", step, 1)
+    return W.IntSlider(value=min if value is None else value, min=min, max=max, step=step, description=description,
+                       continuous_update=False, style=_STYLE, layout=_LAYOUT)
+
+
+def float_slider(description: str, min: float, max: float, step: float, value: float | None = None,
+                 readout_format: str = ".2f") -> W.FloatSlider:
+    """A float slider that fires once, on release."""
+    check_float("min", min)
+    check_float("max", max, min)
+    check_float("step", step, 0.0, low_open=True)
+    return W.FloatSlider(value=min if value is None else value, min=min, max=max, step=step,
+                         description=description, continuous_update=False, readout_format=readout_format,
+                         style=_STYLE, layout=_LAYOUT)
+
+
+def log_slider(description: str, min: float, max: float, value: float, steps_per_decade: int = 4,
+               readout_format: str = ".1e") -> W.FloatLogSlider:
+    """A slider over [min, max] on a log scale (for learning rates, lambdas, stds), on release."""
+    check_float("min", min, 0.0, low_open=True)
+    check_float("max", max, min, low_open=True)
+    check_float("value", value, min, max)
+    check_int("steps_per_decade", steps_per_decade, 1)
+    from math import log10
+
+    return W.FloatLogSlider(value=value, base=10, min=log10(min), max=log10(max), step=1 / steps_per_decade,
+                            description=description, continuous_update=False, readout_format=readout_format,
+                            style=_STYLE, layout=_LAYOUT)
+
+
+def choice(description: str, options, value=None) -> W.Dropdown:
+    """A drop-down list. `options` is a list of values or of (label, value) pairs."""
+    if not options:
+        raise ValueError("options must not be empty")
+    dropdown = W.Dropdown(options=options, description=description, style=_STYLE, layout=_LAYOUT)
+    if value is not None:
+        dropdown.value = value
+    return dropdown
+
+
+class LivePanel(W.VBox):
+    """Controls on top, the figure, a status line, and an error area that stays empty unless something breaks."""
+
+    def __init__(self, compute: Callable, draw: Callable, fig, controls: dict[str, W.ValueWidget],
+                 seed: int | None = 0, cache: bool = True):
+        if not callable(compute) or not callable(draw):
+            raise ValueError("compute and draw must be callables")
+        if not isinstance(controls, dict) or not controls:
+            raise ValueError("controls must be a non-empty dict of name -> widget")
+        if seed is not None:
+            check_int("seed", seed, 0)
+        self.compute, self.draw, self.fig = compute, draw, fig
+        self.controls = controls
+        self.defaults = {name: widget.value for name, widget in controls.items()}
+        self.first_seed = self.seed = seed
+        self.use_cache = cache
+        self.cache: OrderedDict = OrderedDict()
+        self.last_result = None
+        self.last_compute_seconds = 0.0
+        self._quiet = False
+
+        self.status = W.HTML("")
+        self.status.add_class("course-panel-status")
+        self.error = W.HTML("")
+        self.error.add_class("course-panel-error")
+        buttons = []
+        if seed is not None:
+            new_seed = W.Button(description="new seed", icon="random", tooltip="same settings, another random draw",
+                                layout=W.Layout(width="110px"))
+            new_seed.on_click(lambda _: self.set_seed(self.seed + 1))
+            buttons.append(new_seed)
+        reset = W.Button(description="reset", icon="undo", tooltip="back to the first settings and seed",
+                         layout=W.Layout(width="90px"))
+        reset.on_click(lambda _: self.reset())
+        buttons.append(reset)
+        for widget in controls.values():
+            widget.observe(self._on_change, names="value")
+        canvas = fig.canvas if isinstance(fig.canvas, W.DOMWidget) else W.Output()
+        self._inline_out = None if canvas is fig.canvas else canvas
+        rows = [W.HBox(list(controls.values())[i:i + 2]) for i in range(0, len(controls), 2)]
+        super().__init__([*rows, W.HBox([*buttons, self.status]), canvas, self.error])
+        self.add_class("course-panel")
+        self.update(raise_errors=True)  # the first draw runs in the cell: a bug fails the cell (and nbval)
+
+    @property
+    def values(self) -> dict:
+        return {name: widget.value for name, widget in self.controls.items()}
+
+    def set(self, **values) -> None:
+        """Move several controls at once and redraw once (used by tests and by `reset`)."""
+        unknown = set(values) - set(self.controls)
+        if unknown:
+            raise ValueError(f"unknown controls {sorted(unknown)}; this panel has {sorted(self.controls)}")
+        self._quiet = True
+        try:
+            for name, value in values.items():
+                self.controls[name].value = value
+        finally:
+            self._quiet = False
+        self.update()
+
+    def set_seed(self, seed: int) -> None:
+        self.seed = check_int("seed", seed, 0)
+        self.update()
+
+    def reset(self) -> None:
+        self.seed = self.first_seed
+        self.set(**self.defaults)
+
+    def _on_change(self, change) -> None:
+        if not self._quiet:
+            self.update()
+
+    def update(self, raise_errors: bool = False) -> None:
+        """Compute (or fetch from the cache) and redraw for the current settings."""
+        values = self.values
+        kwargs = dict(values) if self.seed is None else {**values, "seed": self.seed}
+        key = tuple(sorted(kwargs.items()))
+        try:
+            started = time.perf_counter()
+            if self.use_cache and key in self.cache:
+                self.cache.move_to_end(key)
+                result, how = self.cache[key], "from cache"
+            else:
+                if self.last_compute_seconds > BUSY_AFTER_SECONDS:
+                    self.status.value = "<span style='color:#E69F00'>&#9203; computing&hellip;</span>"
+                result = self.compute(**kwargs)
+                self.last_compute_seconds = time.perf_counter() - started
+                how = f"computed in {self.last_compute_seconds:.2f} s"
+                if self.use_cache:
+                    self.cache[key] = result
+                    if len(self.cache) > CACHE_SIZE:
+                        self.cache.popitem(last=False)
+            self.last_result = result
+            self.draw(result, **values)
+            self._show_figure()
+        except Exception as error:
+            if raise_errors:
+                raise
+            self.error.value = ("<pre style='color:#D55E00;white-space:pre-wrap'>This panel hit an error "
+                                f"(settings {html.escape(repr(kwargs))}):\n{html.escape(traceback.format_exc())}</pre>")
+            self.status.value = "<span style='color:#D55E00'>error: see below</span>"
+            return
+        self.error.value = ""
+        seed_text = "" if self.seed is None else f"seed {self.seed} &middot; "
+        self.status.value = f"<span style='color:#555'>{seed_text}{how}</span>"
+
+    def _show_figure(self) -> None:
+        if self._inline_out is None:
+            self.fig.canvas.draw_idle()
+            return
+        from IPython.display import display  # inline backend: re-display the figure as an image
+
+        with self._inline_out:
+            self._inline_out.clear_output(wait=True)
+            display(self.fig)
