@@ -1,0 +1,146 @@
+"""Every notebook, in JupyterLab in headless Chromium, as a learner would use it.
+
+Open the notebook, wait for an idle kernel, Run All, wait until every cell has run, check there is
+no error output; then move every slider one step right with the keyboard and check that the
+panel's plot changed and no error appeared. The time from key press to settled plot is printed
+for each slider (a figure for the closing note, not a pass/fail assertion beyond a 10 s ceiling).
+The kernel's peak resident memory is printed and must stay under Binder's budget.
+"""
+
+import hashlib
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.browser.conftest import REPO, api
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+RUN_ALL_TIMEOUT_S = 240
+SLIDER_CEILING_S = 10.0
+SETTLE_S = 0.5
+KERNEL_MEMORY_LIMIT_MB = 700
+
+# A signature of every plot inside one panel: ipympl draws each figure into <canvas> elements.
+PANEL_SIGNATURE_JS = """
+(handle) => {
+  const panel = handle.closest('.course-panel');
+  if (!panel) return null;
+  const parts = [];
+  for (const c of panel.querySelectorAll('canvas')) {
+    try { parts.push(c.width + 'x' + c.height + ':' + c.toDataURL()); } catch (e) { parts.push('tainted'); }
+  }
+  for (const img of panel.querySelectorAll('img')) parts.push(img.src);
+  return parts.join('|');
+}
+"""
+
+
+def _kernel_idle(page) -> bool:
+    text = page.inner_text("#jp-main-statusbar")
+    return "| Idle" in text and "No Kernel" not in text
+
+
+def _wait_idle(page, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not _kernel_idle(page):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"kernel not idle after {timeout_s} s; status bar: "
+                                 f"{page.inner_text('#jp-main-statusbar')!r}")
+        time.sleep(0.1)
+
+
+def _prompts(page) -> list[str]:
+    return page.eval_on_selector_all(".jp-CodeCell .jp-InputPrompt", "els => els.map(e => e.textContent.trim())")
+
+
+def _errors(page) -> list[str]:
+    """Texts of error outputs, failed widgets and panel error areas in the open notebook."""
+    return page.evaluate("""() => {
+      const found = [];
+      for (const el of document.querySelectorAll('.jp-Notebook [data-mime-type="application/vnd.jupyter.error"]'))
+        found.push(el.textContent.slice(0, 500));
+      for (const el of document.querySelectorAll('.jp-Notebook .course-panel-error'))
+        if (el.textContent.trim()) found.push(el.textContent.slice(0, 500));
+      for (const el of document.querySelectorAll('.jp-Notebook .jp-OutputArea-output'))
+        if (el.textContent.includes('Error displaying widget') || el.textContent.includes('Traceback (most recent'))
+          found.push(el.textContent.slice(0, 500));
+      return found;
+    }""")
+
+
+def _signature(handle) -> str:
+    value = handle.evaluate(PANEL_SIGNATURE_JS)
+    return hashlib.sha1((value or "").encode()).hexdigest()
+
+
+def _kernel_peak_mb(lab) -> float:
+    """Peak resident memory (VmHWM) of the kernel processes the server started, in MB."""
+    peak = 0.0
+    for child in psutil.Process(lab["server"].pid).children(recursive=True):
+        try:
+            if "ipykernel" in " ".join(child.cmdline()):
+                status = Path(f"/proc/{child.pid}/status").read_text()
+                line = next(x for x in status.splitlines() if x.startswith("VmHWM"))
+                peak = max(peak, int(line.split()[1]) / 1024)
+        except (psutil.Error, OSError, StopIteration):
+            continue
+    return peak
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_and_every_slider_redraws(lab, browser_context, name):
+    page = browser_context.new_page()
+    try:
+        page.goto(f"{lab['base']}/lab/tree/notebooks/{name}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        _wait_idle(page, 90)
+        started = time.monotonic()
+        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+        page.click("li.lm-Menu-item[data-command='runmenu:run-all']")
+        deadline = started + RUN_ALL_TIMEOUT_S
+        while True:
+            time.sleep(0.25)
+            prompts = _prompts(page)
+            if prompts and all(p.startswith("[") and p[1:-2].strip().isdigit() for p in prompts) \
+                    and _kernel_idle(page):
+                break
+            assert time.monotonic() < deadline, f"Run All did not finish in {RUN_ALL_TIMEOUT_S} s: {prompts}"
+        print(f"\n{name}: Run All {time.monotonic() - started:.1f} s, {len(prompts)} code cells")
+        assert not _errors(page), f"{name}: error output after Run All: {_errors(page)}"
+
+        handles = page.query_selector_all(".jp-Notebook .course-panel .widget-slider .noUi-handle")
+        for index, handle in enumerate(handles):
+            handle.scroll_into_view_if_needed()
+            before = _signature(handle)
+            handle.focus()
+            pressed = time.monotonic()
+            page.keyboard.press("ArrowRight")
+            last_change = None
+            current = before
+            while True:
+                time.sleep(0.02)
+                now_signature = _signature(handle)
+                now = time.monotonic()
+                if now_signature != current:
+                    current, last_change = now_signature, now
+                settled = last_change is not None and now - last_change > SETTLE_S and _kernel_idle(page)
+                if settled or now - pressed > SLIDER_CEILING_S:
+                    break
+            label = handle.evaluate(
+                "h => (h.closest('.widget-slider').querySelector('.widget-label') || {}).textContent || '?'")
+            assert last_change is not None, f"{name}: slider {index} ({label!r}) moved but its plot did not change"
+            latency = last_change - pressed
+            print(f"  slider {index:2d} {label.strip()!r:28s} {latency * 1000:6.0f} ms to settled plot")
+            assert latency < SLIDER_CEILING_S
+            assert not _errors(page), f"{name}: error after moving slider {index} ({label!r}): {_errors(page)}"
+        peak = _kernel_peak_mb(lab)
+        print(f"  kernel peak memory {peak:.0f} MB")
+        assert peak < KERNEL_MEMORY_LIMIT_MB, f"{name}: kernel peaked at {peak:.0f} MB"
+    finally:
+        page.close()
+        for session in api(lab["base"], "GET", "/api/sessions"):
+            api(lab["base"], "DELETE", f"/api/sessions/{session['id']}")
