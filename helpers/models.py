@@ -37,6 +37,17 @@ def mlp(in_features: int, hidden: list[int], out_features: int = 1, activation: 
     if seed is not None:
         check_int("seed", seed, 0)
 
+    generator_state = torch.random.get_rng_state()
+    if seed is not None:
+        torch.manual_seed(seed)
+    try:
+        return _build(in_features, hidden, out_features, activation, dropout, init, gain, std, bias)
+    finally:
+        if seed is not None:
+            torch.random.set_rng_state(generator_state)
+
+
+def _build(in_features, hidden, out_features, activation, dropout, init, gain, std, bias):
     widths = [in_features, *hidden]
     layers: list[nn.Module] = []
     for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
@@ -45,16 +56,8 @@ def mlp(in_features: int, hidden: list[int], out_features: int = 1, activation: 
             layers.append(nn.Dropout(dropout))
     layers.append(nn.Linear(widths[-1], out_features, bias=bias))
     model = nn.Sequential(*layers)
-
-    generator_state = torch.random.get_rng_state()
-    if seed is not None:
-        torch.manual_seed(seed)
-    try:
-        for layer in linear_layers(model):
-            init_schemes.init_linear_(layer, init, std=std, gain=gain)
-    finally:
-        if seed is not None:
-            torch.random.set_rng_state(generator_state)
+    for layer in linear_layers(model):
+        init_schemes.init_linear_(layer, init, std=std, gain=gain)
     return model
 
 

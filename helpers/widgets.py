@@ -175,7 +175,7 @@ class LivePanel(W.VBox):
             self.last_result = result
             self.draw(result, **values)
             self._show_figure()
-        except Exception as error:
+        except Exception:
             if raise_errors:
                 raise
             self.error.value = ("<pre style='color:#D55E00;white-space:pre-wrap'>This panel hit an error "

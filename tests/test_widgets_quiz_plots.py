@@ -1,0 +1,124 @@
+import math
+
+import matplotlib.pyplot as plt
+import pytest
+
+from helpers import data, models, plots, quiz, train, widgets
+
+
+def _panel(compute, draw=None, seed=0):
+    fig, ax = plots.figure(ncols=1)
+    draws = []
+
+    def default_draw(result, width):
+        draws.append((result, width))
+
+    return widgets.LivePanel(compute, draw or default_draw, fig,
+                             {"width": widgets.int_slider("width", 1, 10, 1, 2)}, seed=seed), draws
+
+
+def test_panel_draws_on_creation_and_on_slider_change_and_caches():
+    calls = []
+
+    def compute(width, seed):
+        calls.append((width, seed))
+        return width * 10 + seed
+
+    panel, draws = _panel(compute)
+    assert draws == [(20, 2)]
+    panel.controls["width"].value = 3
+    assert draws[-1] == (30, 3)
+    panel.controls["width"].value = 2  # visited before: from the cache
+    assert calls == [(2, 0), (3, 0)] and "cache" in panel.status.value
+    panel.set_seed(1)
+    assert calls[-1] == (2, 1) and "seed 1" in panel.status.value
+    panel.controls["width"].value = 7
+    panel.reset()
+    assert panel.seed == 0 and panel.controls["width"].value == 2 and draws[-1] == (20, 2)
+
+
+def test_error_in_callback_is_shown_under_the_panel_not_raised():
+    def compute(width, seed):
+        if width == 5:
+            raise RuntimeError("width five is cursed")
+        return width
+
+    panel, _ = _panel(compute)
+    panel.controls["width"].value = 5
+    assert "width five is cursed" in panel.error.value and "RuntimeError" in panel.error.value
+    panel.controls["width"].value = 4
+    assert panel.error.value == ""
+
+
+def test_error_on_first_draw_raises_in_the_cell():
+    with pytest.raises(ZeroDivisionError):
+        _panel(lambda width, seed: 1 / 0)
+
+
+def test_sliders_fire_on_release_only():
+    for slider in (widgets.int_slider("a", 0, 5), widgets.float_slider("b", 0, 1, 0.1),
+                   widgets.log_slider("c", 1e-4, 1, 1e-2)):
+        assert slider.continuous_update is False
+    assert widgets.log_slider("c", 1e-4, 1, 1e-2).value == pytest.approx(1e-2)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: widgets.int_slider("a", 5, 5), "max"), (lambda: widgets.log_slider("a", 0, 1, 0.5), "min"),
+    (lambda: widgets.log_slider("a", 1e-3, 1, 5.0), "value"), (lambda: widgets.choice("a", []), "options"),
+    (lambda: widgets.LivePanel(lambda: 0, lambda r: 0, plots.figure()[0], {}), "controls"),
+])
+def test_widget_bad_arguments(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+def test_multiple_choice_feedback():
+    q = quiz.multiple_choice("2 + 2?", ["3", "4"], answer=1, explanation="Arithmetic.", hints={0: "Count again."})
+    assert q.check(0) is False and "Count again" in q.feedback.value
+    assert q.check(1) is True and "Correct" in q.feedback.value
+    q.choice.value = "3"  # picking an option in the widget gives feedback at once
+    assert "Not quite" in q.feedback.value
+    with pytest.raises(ValueError, match="answer"):
+        quiz.multiple_choice("?", ["a", "b"], answer=2, explanation="")
+
+
+def test_numeric_feedback_tolerance_and_direction():
+    q = quiz.numeric("1/3?", 1 / 3, explanation="A third.", rel_tol=0.01)
+    assert q.check(0.333) is True
+    assert q.check(0.5) is False and "too large" in q.feedback.value
+    assert q.check("abc") is False and "number" in q.feedback.value
+    q.entry.value = 0.3333
+    assert "Correct" in q.feedback.value
+
+
+def test_loss_curves_mark_divergence_and_label_axes():
+    split = data.train_val_split(*data.moons(100, seed=0), seed=0)
+    h = train.train(models.mlp(2, [64] * 6, init="normal", std=1.0, seed=0), split, steps=50, lr=10.0,
+                    optimizer="sgd")
+    assert h.diverged
+    fig, ax = plt.subplots()
+    plots.loss_curves(ax, h)
+    texts = [t.get_text() for t in ax.texts]
+    assert any("diverged at step" in t for t in texts)
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+    plt.close(fig)
+
+
+def test_decision_boundary_draws_and_handles_nan_model():
+    X, y = data.moons(60, seed=0)
+    fig, ax = plt.subplots()
+    model = models.mlp(2, [8], seed=0)
+    plots.decision_boundary(ax, model, X, y, resolution=20)
+    assert ax.get_xlabel() and ax.get_title()
+    with __import__("torch").no_grad():
+        model[0].weight.fill_(math.nan)
+    plots.decision_boundary(ax, model, X, y, resolution=20)
+    assert any("NaN" in t.get_text() for t in ax.texts)
+    plt.close(fig)
+
+
+def test_palette_is_shared_and_distinct_for_train_and_validation():
+    assert plots.COLORS["train"] != plots.COLORS["val"]
+    assert set(plots.COLORS.values()) <= set(plots.OKABE_ITO.values())
+    assert set(plots.SCHEME_COLORS) >= {"zeros", "normal", "xavier_normal", "he_normal", "lecun_normal",
+                                         "pytorch_default"}
