@@ -119,7 +119,8 @@ def test_notebook_runs_and_every_slider_redraws(lab, browser_context, name):
             handle.focus()
             pressed = time.monotonic()
             page.keyboard.press("ArrowRight")
-            last_change = None
+            first_change = last_change = None
+            changes = 0
             current = before
             while True:
                 time.sleep(0.02)
@@ -127,6 +128,8 @@ def test_notebook_runs_and_every_slider_redraws(lab, browser_context, name):
                 now = time.monotonic()
                 if now_signature != current:
                     current, last_change = now_signature, now
+                    first_change = first_change or now
+                    changes += 1
                 settled = last_change is not None and now - last_change > SETTLE_S and _kernel_idle(page)
                 if settled or now - pressed > SLIDER_CEILING_S:
                     break
@@ -134,7 +137,8 @@ def test_notebook_runs_and_every_slider_redraws(lab, browser_context, name):
                 "h => (h.closest('.widget-slider').querySelector('.widget-label') || {}).textContent || '?'")
             assert last_change is not None, f"{name}: slider {index} ({label!r}) moved but its plot did not change"
             latency = last_change - pressed
-            print(f"  slider {index:2d} {label.strip()!r:28s} {latency * 1000:6.0f} ms to settled plot")
+            print(f"  slider {index:2d} {label.strip()!r:28s} {latency * 1000:6.0f} ms to settled plot"
+                  f" (first change {(first_change - pressed) * 1000:.0f} ms, {changes} change(s))")
             assert latency < SLIDER_CEILING_S
             assert not _errors(page), f"{name}: error after moving slider {index} ({label!r}): {_errors(page)}"
         peak = _kernel_peak_mb(lab)
