@@ -77,6 +77,17 @@ def _signature(handle) -> str:
     return hashlib.sha1((value or "").encode()).hexdigest()
 
 
+def _stable_signature(handle, quiet_s: float = 0.4, timeout_s: float = 5.0) -> str:
+    """The panel's signature once it has stopped changing (scrolling a canvas into view can redraw it)."""
+    signature, since, start = _signature(handle), time.monotonic(), time.monotonic()
+    while time.monotonic() - since < quiet_s and time.monotonic() - start < timeout_s:
+        time.sleep(0.05)
+        current = _signature(handle)
+        if current != signature:
+            signature, since = current, time.monotonic()
+    return signature
+
+
 def _kernel_peak_mb(lab) -> float:
     """Peak resident memory (VmHWM) of the kernel processes the server started, in MB."""
     peak = 0.0
@@ -115,7 +126,7 @@ def test_notebook_runs_and_every_slider_redraws(lab, browser_context, name):
         handles = page.query_selector_all(".jp-Notebook .course-panel .widget-slider .noUi-handle")
         for index, handle in enumerate(handles):
             handle.scroll_into_view_if_needed()
-            before = _signature(handle)
+            before = _stable_signature(handle)
             handle.focus()
             pressed = time.monotonic()
             page.keyboard.press("ArrowRight")
