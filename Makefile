@@ -4,7 +4,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test install lint unit nbval browser clean
+.PHONY: lab test install lint unit nbval browser bench clean
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
@@ -34,3 +34,6 @@ browser: install
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
+
+bench: install
+	$(BIN)/python -m benchmarks.bench

@@ -22,6 +22,7 @@ Retraining sliders never fire while being dragged (`continuous_update=False`).
 import html
 import time
 import traceback
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -82,6 +83,13 @@ def choice(description: str, options, value=None) -> W.Dropdown:
 class LivePanel(W.VBox):
     """Controls on top, the figure, a status line, and an error area that stays empty unless something breaks."""
 
+    _instances: list = []  # weak references, so benchmarks/ can find every panel a notebook made
+
+    @classmethod
+    def live_instances(cls) -> list["LivePanel"]:
+        """The panels made so far in this kernel that still exist, oldest first."""
+        return [panel for ref in cls._instances if (panel := ref()) is not None]
+
     def __init__(self, compute: Callable, draw: Callable, fig, controls: dict[str, W.ValueWidget],
                  seed: int | None = 0, cache: bool = True):
         if not callable(compute) or not callable(draw):
@@ -121,6 +129,7 @@ class LivePanel(W.VBox):
         rows = [W.HBox(list(controls.values())[i:i + 2]) for i in range(0, len(controls), 2)]
         super().__init__([*rows, W.HBox([*buttons, self.status]), canvas, self.error])
         self.add_class("course-panel")
+        LivePanel._instances.append(weakref.ref(self))
         self.update(raise_errors=True)  # the first draw runs in the cell: a bug fails the cell (and nbval)
 
     @property

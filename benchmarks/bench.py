@@ -1,0 +1,110 @@
+"""`make bench`: latency and memory of every live panel, with the floor beside each figure.
+
+For each notebook, in a fresh kernel (nbclient): Run All time, the kernel's peak resident memory,
+then `panel_sweep.sweep_all()` in the same kernel. Also `import helpers` time in fresh processes.
+Prints a markdown table; nothing here is a pass/fail test. Warm-up calls are excluded.
+Usage: python -m benchmarks.bench [--repeats 3] [--values 4] [notebooks/NN_x.ipynb ...]
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def import_seconds(runs: int = 5) -> float:
+    code = "import time; t = time.perf_counter(); import helpers; print(time.perf_counter() - t)"
+    times = [float(subprocess.check_output([sys.executable, "-c", code], cwd=REPO)) for _ in range(runs)]
+    return statistics.median(times)
+
+
+def kernel_peak_mb(client) -> float:
+    pid = client.km.provisioner.process.pid
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_notebook(path: Path, values: int, repeats: int) -> dict:
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    with client.setup_kernel():
+        started = time.perf_counter()
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                client.execute_cell(cell, index)
+        run_all = time.perf_counter() - started
+        peak_after_run = kernel_peak_mb(client)
+        sweep = nbformat.v4.new_code_cell(
+            f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
+            f"from benchmarks.panel_sweep import sweep_all\nsweep_all(values_per_control={values}, repeats={repeats})")
+        nb.cells.append(sweep)
+        client.execute_cell(sweep, len(nb.cells) - 1)
+        peak = kernel_peak_mb(client)
+    line = next(o["text"] for o in sweep.outputs if o.get("name") == "stdout" and "BENCH_JSON" in o["text"])
+    panels = json.loads(line.split("BENCH_JSON ", 1)[1])
+    return {"notebook": path.name, "run_all": run_all, "peak_run_mb": peak_after_run, "peak_mb": peak,
+            "panels": panels}
+
+
+def table(results: list[dict], helpers_import: float) -> str:
+    rows = [
+        f"Machine: {platform.machine()}, {platform.python_version()}, "
+        f"{subprocess.check_output(['nproc']).decode().strip()} cores; one torch thread per kernel. "
+        f"`import helpers`: {helpers_import:.2f} s (median of 5 fresh processes).",
+        "",
+        "| notebook | Run All (s) | kernel peak (MB) |", "|---|---|---|",
+    ]
+    rows += [f"| {r['notebook']} | {r['run_all']:.1f} | {r['peak_mb']:.0f} |" for r in results]
+    rows += ["", "Per panel, seconds over every setting x repeat (warm-up excluded), caches bypassed:", "",
+             "| notebook | panel (controls) | settings | compute median / p90 / max | draw+render median / p90 / max "
+             "| total median / p90 / max | floor (bare loop + render) | ratio |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        for i, p in enumerate(r["panels"]):
+            def stats(key):
+                v = p[key]
+                return f"{statistics.median(v):.3f} / {percentile(v, 0.9):.3f} / {max(v):.3f}"
+            floor = p["floor_train_median"] + p["floor_render"]
+            median_total = statistics.median(p["total"])
+            ratio = f"{median_total / floor:.2f}" if p["train_calls_seen"] else "n/a (no train() call)"
+            rows.append(f"| {r['notebook']} | {i}: {', '.join(p['controls'])} | {p['settings']} | {stats('compute')} | "
+                        f"{stats('draw_render')} | {stats('total')} | {floor:.3f} | {ratio} |")
+    return "\n".join(rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("--values", type=int, default=4, help="values per control (default 4)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repetitions per setting (default 3)")
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args()
+    paths = args.notebooks or sorted((REPO / "notebooks").glob("*.ipynb"))
+    results = []
+    for path in paths:
+        print(f"benchmarking {path.name} ...", file=sys.stderr, flush=True)
+        results.append(bench_notebook(path.resolve(), args.values, args.repeats))
+    report = table(results, import_seconds())
+    print(report)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
