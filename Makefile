@@ -21,7 +21,7 @@ lab: install
 test: install lint unit nbval browser
 
 lint: install
-	$(BIN)/ruff check helpers tests notebooks
+	$(BIN)/ruff check helpers tests notebooks benchmarks
 
 unit: install
 	$(BIN)/python -m pytest -m "not browser" tests

@@ -62,6 +62,10 @@ def bench_notebook(path: Path, values: int, repeats: int) -> dict:
             "panels": panels}
 
 
+def stats(values) -> str:
+    return f"{statistics.median(values):.3f} / {percentile(values, 0.9):.3f} / {max(values):.3f}"
+
+
 def table(results: list[dict], helpers_import: float) -> str:
     rows = [
         f"Machine: {platform.machine()}, {platform.python_version()}, "
@@ -77,14 +81,12 @@ def table(results: list[dict], helpers_import: float) -> str:
              "|---|---|---|---|---|---|---|---|"]
     for r in results:
         for i, p in enumerate(r["panels"]):
-            def stats(key):
-                v = p[key]
-                return f"{statistics.median(v):.3f} / {percentile(v, 0.9):.3f} / {max(v):.3f}"
             floor = p["floor_train_median"] + p["floor_render"]
             median_total = statistics.median(p["total"])
             ratio = f"{median_total / floor:.2f}" if p["train_calls_seen"] else "n/a (no train() call)"
-            rows.append(f"| {r['notebook']} | {i}: {', '.join(p['controls'])} | {p['settings']} | {stats('compute')} | "
-                        f"{stats('draw_render')} | {stats('total')} | {floor:.3f} | {ratio} |")
+            rows.append(f"| {r['notebook']} | {i}: {', '.join(p['controls'])} | {p['settings']} | "
+                        f"{stats(p['compute'])} | {stats(p['draw_render'])} | {stats(p['total'])} | "
+                        f"{floor:.3f} | {ratio} |")
     return "\n".join(rows)
 
 
