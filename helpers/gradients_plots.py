@@ -1,0 +1,208 @@
+"""Lesson 2's plots: gradient flow per layer, training runs, the depth x gain map.
+
+Live plots (`draw_flow`, `draw_run`) make their lines once per axes and then only update them
+(`set_data`), which halves the redraw time of a slider move compared with clearing the axes.
+Colours come from `helpers.plots`: the flow explorer colours lines by init scheme (`SCHEME_COLORS`),
+training is blue (`COLORS["train"]`).
+"""
+
+import weakref
+
+import numpy as np
+from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, LogLocator, NullLocator
+
+from helpers import plots
+from helpers.gradients import Flow, Run
+
+
+# ---------------------------------------------------------------------------------------------
+def _sparse_log_ticks(axis, low: float = 1e-3, high: float = 1e3) -> None:
+    """About 6 labelled ticks and no minor ticks on a log axis spanning [low, high].
+
+    Wide ranges get whole decades only, narrow ones (under 2 decades) 1-2-5 steps. Matplotlib measures every
+    minor tick label on each redraw, which dominated the redraw time of a 30-decade axis.
+    """
+    if high / low > 100:
+        axis.set_major_locator(LogLocator(base=10, numticks=6))
+        axis.set_major_formatter(LogFormatterSciNotation())
+    else:
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+    axis.set_minor_locator(NullLocator())
+
+
+def _artists(ax, make):
+    """The artists of a live plot, made once per axes by `make(ax)` and reused on every redraw.
+
+    Updating artists in place (instead of `ax.clear()`) keeps the axes' ticks, and halves the redraw time.
+    """
+    if ax not in _LIVE:
+        _LIVE[ax] = make(ax)
+    for text in list(ax.texts):  # the previous "diverged" box, if any
+        text.remove()
+    return _LIVE[ax]
+
+
+_LIVE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _rescale(ax, values, fallback=(1e-3, 1e3)) -> None:
+    """Fit a log-scaled y axis to the positive finite `values` (fallback range if there are none)."""
+    values = np.asarray(values, dtype=float)
+    ok = values[np.isfinite(values) & (values > 0)]
+    low, high = (ok.min() / 2, ok.max() * 2) if ok.size else fallback
+    ax.set_ylim(low, high)
+    _sparse_log_ticks(ax.yaxis, low, high)
+
+
+def draw_flow(ax_grad, ax_std, result: Flow, init: str, title: str = "") -> None:
+    """Left: ||dL/dh_k|| (solid) and ||dL/dW_k|| (dashed) per layer, log scale; right: std of h_k per layer."""
+    def make_grad(ax):
+        signal, = ax.plot([], [], "-", marker="o", markersize=2.5, label="signal $\\|\\partial L/\\partial h_k\\|$")
+        weight, = ax.plot([], [], "--", marker="o", markersize=2.5, label="weights $\\|\\partial L/\\partial W_k\\|$")
+        ax.set_yscale("log")
+        _sparse_log_ticks(ax.yaxis)
+        ax.set_xlabel("layer k (1 = first, L = output)")
+        ax.set_ylabel("gradient norm (log scale)")
+        black = plots.OKABE_ITO["black"]  # line style says which gradient; colour says which init scheme
+        ax.legend(handles=[Line2D([], [], color=black, linestyle="-", label=signal.get_label()),
+                           Line2D([], [], color=black, linestyle="--", label=weight.get_label())], loc="lower left")
+        return signal, weight
+
+    def make_std(ax):
+        line, = ax.plot([], [], marker="o", markersize=2.5)
+        ax.set_yscale("log")
+        _sparse_log_ticks(ax.yaxis)
+        ax.set_xlabel("layer k")
+        ax.set_ylabel("std of $h_k$ (log scale)")
+        ax.set_title("Forward: activation std per layer (lesson 1)")
+        return (line,)
+
+    color = plots.SCHEME_COLORS.get(init, plots.OKABE_ITO["black"])
+    layers = np.arange(1, len(result.signal) + 1)
+    signal_line, weight_line = _artists(ax_grad, make_grad)
+    for line, values in ((signal_line, result.signal), (weight_line, result.weight)):
+        ok = np.isfinite(values) & (values > 0)
+        line.set_data(layers[ok], values[ok])
+        line.set_color(color)
+    ax_grad.set_xlim(0, len(layers) + 1)
+    _rescale(ax_grad, np.concatenate([result.signal, result.weight]))
+    ax_grad.set_title(title or f"Signal first/last = {result.ratio:.3g}: level, or a slope?")
+    if not (np.isfinite(result.signal).all() and (result.signal > 0).all()):
+        plots.mark_diverged(ax_grad, "some gradients are 0 or not finite\neven in float64")
+    (std_line,) = _artists(ax_std, make_std)
+    ok = np.isfinite(result.forward_std) & (result.forward_std > 0)
+    std_line.set_data(layers[ok], result.forward_std[ok])
+    std_line.set_color(color)
+    ax_std.set_xlim(0, len(layers) + 1)
+    _rescale(ax_std, result.forward_std)
+    if not ok.all():
+        plots.mark_diverged(ax_std, "activations overflowed")
+
+
+def draw_run(ax_loss, ax_ratio, run: Run, title: str = "") -> None:
+    """Left: training loss at every update (log scale), "diverged at step N" if it did.
+    Right: mean over the updates of each layer's ||dW_k|| / ||W_k|| (log scale); layers that never moved
+    (exactly 0) as triangles at the bottom."""
+    def make_loss(ax):
+        line, = ax.plot([], [], color=plots.COLORS["train"], markersize=3, label="training loss before each update")
+        ax.set_yscale("log")
+        _sparse_log_ticks(ax.yaxis)
+        ax.set_xlabel("update step")
+        ax.set_ylabel("training loss (log scale)")
+        ax.legend(loc="upper right")
+        return (line,)
+
+    def make_ratio(ax):
+        moved, = ax.plot([], [], color=plots.COLORS["train"], marker="o", markersize=3, label="mean over updates")
+        frozen, = ax.plot([], [], "v", color=plots.OKABE_ITO["vermilion"], markersize=6,
+                          label="did not move at all (0)")
+        rule = ax.axhline(1e-3, color=plots.COLORS["marker"], linestyle=":", linewidth=1, label="rule of thumb 1e-3")
+        ax.set_yscale("log")
+        _sparse_log_ticks(ax.yaxis)
+        ax.set_xlabel("layer k")
+        ax.set_ylabel("update / weight $\\|\\Delta W_k\\|/\\|W_k\\|$ (log scale)")
+        ax.set_title("Which layers learn? (update-to-weight ratio)")
+        return moved, frozen, rule
+
+    (loss_line,) = _artists(ax_loss, make_loss)
+    steps = np.arange(1, len(run.step_loss) + 1)
+    ok = np.isfinite(run.step_loss)
+    loss_line.set_data(steps[ok], run.step_loss[ok])
+    loss_line.set_marker("o" if ok.sum() < 10 else "None")
+    ax_loss.set_xlim(0, max(run.steps, 1) + 1)
+    _rescale(ax_loss, run.step_loss, fallback=(0.1, 10))
+    ax_loss.set_title(title or f"Loss (validation accuracy {run.val_acc[-1]:.0%})")
+    if run.diverged:
+        plots.mark_diverged(ax_loss, f"diverged at step {run.diverged_at}\n(loss became NaN or infinite)")
+    moved, frozen, rule = _artists(ax_ratio, make_ratio)
+    mean = run.mean_update_ratio
+    layers = np.arange(1, len(mean) + 1)
+    ok = np.isfinite(mean) & (mean > 0)
+    zero = np.isfinite(mean) & (mean == 0)
+    low = min(mean[ok].min() if ok.any() else 1e-3, 1e-3)
+    moved.set_data(layers[ok], mean[ok])
+    frozen.set_data(layers[zero], np.full(zero.sum(), low / 10))
+    ax_ratio.set_xlim(0, len(layers) + 1)
+    _rescale(ax_ratio, np.concatenate([mean[ok], [low / 10 if zero.any() else low, 1e-3]]))
+    ax_ratio.legend(handles=[moved, frozen, rule] if zero.any() else [moved, rule], loc="lower right")
+    if not ok.any() and not zero.any():
+        plots.mark_diverged(ax_ratio, "no finite update to show:\nthe run diverged at once")
+
+
+def draw_map(ax, values: np.ndarray, depths, gains, reference: float, band: float = 2.0, title: str = "") -> None:
+    """Colour a depth x gain grid by log10 ||dL/dh_1||; dashed lines where it is `band` decades from `reference`.
+
+    Blue: the first layer's signal vanished; vermilion: it exploded; white: near `reference`.
+    """
+    depths, gains = np.asarray(list(depths)), np.asarray(list(gains), dtype=float)
+    if values.shape != (len(depths), len(gains)):
+        raise ValueError(f"values must have shape (len(depths), len(gains)) = {(len(depths), len(gains))}, "
+                         f"got {values.shape}")
+    cmap = LinearSegmentedColormap.from_list(
+        "vanish_explode", [plots.OKABE_ITO["blue"], plots.OKABE_ITO["sky_blue"], "#FFFFFF",
+                           plots.OKABE_ITO["orange"], plots.OKABE_ITO["vermilion"]])
+    finite = np.where(np.isfinite(values), values, np.nan)
+    low, high = np.nanmin(finite), np.nanmax(finite)
+    norm = TwoSlopeNorm(vcenter=reference, vmin=min(low, reference - 1), vmax=max(high, reference + 1))
+    ax.clear()
+    cols, rows = np.arange(len(gains)), np.arange(len(depths))
+    mesh = ax.pcolormesh(cols, rows, finite, cmap=cmap, norm=norm, shading="nearest")
+    ax.contour(cols, rows, finite, levels=[reference - band, reference + band], colors="black",
+               linestyles="--", linewidths=1)
+    ax.set_xticks(cols)
+    ax.set_xticklabels([f"{g:g}" for g in gains], fontsize=8)
+    ax.set_yticks(rows)
+    ax.set_yticklabels([str(d) for d in depths])
+    ax.set_xlabel("gain (multiplier on the init std; uneven steps, denser near 1)")
+    ax.set_ylabel("depth L (weight matrices)")
+    ax.set_title(title or f"log10 of the first layer's signal: the band within {band:g} decades is dashed")
+    ax.grid(False)
+    return mesh
+
+
+def draw_update_profiles(ax, runs: dict, title: str = "") -> None:
+    """One line per run: mean over updates of ||dW_k|| / ||W_k|| against the layer k (log scale).
+
+    Layers that did not move at all (ratio exactly 0) are drawn at the bottom edge with a triangle.
+    """
+    colors = [plots.OKABE_ITO[c] for c in ("blue", "vermilion", "green", "orange", "purple", "sky_blue")]
+    ax.clear()
+    means = {label: run.mean_update_ratio for label, run in runs.items()}
+    positive = [m[m > 0].min() for m in means.values() if (m > 0).any()]
+    floor = min(positive) / 10 if positive else 1e-12
+    for (label, med), color in zip(means.items(), colors, strict=False):
+        layers = np.arange(1, len(med) + 1)
+        pos = med > 0
+        ax.plot(layers[pos], med[pos], color=color, marker="o", markersize=3, label=label)
+        if (~pos).any():
+            ax.plot(layers[~pos], np.full((~pos).sum(), floor), "v", color=color, markersize=6,
+                    label=f"{label}: did not move (exactly 0)")
+    ax.set_yscale("log")
+    _sparse_log_ticks(ax.yaxis)
+    ax.set_xlabel("layer k (1 = first)")
+    ax.set_ylabel("mean $\\|\\Delta W_k\\| / \\|W_k\\|$ (log scale)")
+    ax.set_title(title or "How far each layer moves per update")
+    ax.legend(loc="lower right")

@@ -1,0 +1,153 @@
+"""Unit tests of helpers.gradients (lesson 2): shapes, exact identities, bad arguments."""
+
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+
+from helpers import gradients as G
+from helpers import gradients_plots as GP
+from helpers import plots
+
+matplotlib.use("Agg")
+
+
+def test_scalar_chain_is_a_power():
+    g = G.scalar_chain(1.1, 50)
+    assert g.shape == (51,)
+    assert g[-1] == 1.0
+    assert g[0] == pytest.approx(1.1**50, rel=1e-12)
+    assert g[10] == pytest.approx(1.1**40, rel=1e-12)
+
+
+def test_predicted_ratio():
+    assert G.predicted_ratio(1.2, 30) == pytest.approx(1.2**29)
+    assert G.predicted_ratio(0.5, 1) == 1.0
+
+
+def test_flow_shapes_and_float64():
+    f = G.flow(depth=5, width=16, activation="relu", init="he_normal", n_samples=8)
+    for values in (f.signal, f.weight, f.forward_std):
+        assert values.shape == (5,)
+        assert values.dtype == np.float64
+        assert np.all(np.isfinite(values)) and np.all(values > 0)
+    assert f.dead.shape == (4,) and f.saturated.shape == (4,)
+    assert f.ratio == pytest.approx(f.signal[0] / f.signal[-1])
+
+
+def test_flow_is_deterministic():
+    a = G.flow(depth=6, width=16, activation="tanh", init="xavier_normal", seed=3, n_samples=8)
+    b = G.flow(depth=6, width=16, activation="tanh", init="xavier_normal", seed=3, n_samples=8)
+    np.testing.assert_array_equal(a.signal, b.signal)
+
+
+def test_flow_float64_does_not_underflow():
+    # sigmoid at depth 60: the first layer's signal is far below float32's range, still > 0 in float64
+    f = G.flow(depth=60, width=32, activation="sigmoid", init="xavier_normal", n_samples=8)
+    assert 0 < f.signal[0] < 1e-30
+
+
+def test_preactivation_signal_last_layer_equals_signal():
+    f = G.flow(depth=4, width=16, n_samples=8)
+    pre = G.preactivation_signal(depth=4, width=16, n_samples=8)
+    assert pre.shape == (4,)
+    assert pre[-1] == pytest.approx(f.signal[-1], rel=1e-12)  # no activation after the last layer
+    assert np.all(pre[:-1] <= f.signal[:-1] * (1 + 1e-12))  # relu' in {0, 1} can only shrink the norm
+
+
+def test_depth_gain_map_shape():
+    m = G.depth_gain_map([1, 3], [0.5, 1.0, 2.0], width=8, n_samples=4)
+    assert m.shape == (2, 3)
+    assert m[1, 2] > m[1, 0]
+
+
+def test_training_run_records_update_ratios():
+    run = G.training_run(depth=4, width=8, steps=6, eval_every=3, lr=0.05)
+    assert run.update_ratio.shape == (6, 4)
+    assert run.step == [0, 3, 6]
+    assert len(run.step_loss) == 6 and np.all(np.isfinite(run.step_loss))
+    assert np.all(run.update_ratio > 0)
+    assert run.mean_update_ratio.shape == (4,)
+    assert not run.diverged
+
+
+def test_training_run_diverges_cleanly():
+    run = G.training_run(depth=15, width=32, gain=1.3, lr=0.1, steps=30)
+    assert run.diverged and run.diverged_at <= 5
+    assert len(run.update_ratio) == run.diverged_at - 1
+    fig, (a, b) = plots.figure(ncols=2)
+    GP.draw_run(a, b, run)  # must not raise
+    assert any("diverged at step" in t.get_text() for t in a.texts)
+
+
+def test_clipping_bounds_the_step():
+    run = G.training_run(depth=6, width=16, gain=1.5, lr=0.1, steps=3, clip_norm=0.5)
+    assert run.grad_norm.shape == (3,)  # recorded before clipping
+
+
+def test_residual_modes():
+    x = torch.randn(5, 3)
+    for mode in G.RESIDUAL_MODES:
+        model = G.ResidualMLP(3, 8, 4, 2, mode=mode)
+        assert model(x).shape == (5, 2)
+        assert len(model.stream) == 5
+    zero = G.ResidualMLP(8, 8, 3, 8, mode="residual_zero")
+    h = zero.inp(x.new_ones(2, 8))
+    torch.testing.assert_close(zero(x.new_ones(2, 8)), zero.out(h))  # every block starts as the identity
+
+
+def test_residual_flow_shapes():
+    std, signal = G.residual_flow(blocks=3, mode="residual_scaled", width=8, n_samples=4)
+    assert std.shape == (4,) and signal.shape == (4,)
+
+
+def test_gain_scaling_output_is_exact_power():
+    s = G.gain_scaling(depth=4, gains=(0.5, 1.0, 2.0), width=16, n_samples=8)
+    assert s.output_rms[2] / s.output_rms[1] == pytest.approx(2.0**4, rel=1e-9)
+
+
+def test_big_step_fields():
+    b = G.big_step(depth=4, gain=1.0, width=8)
+    assert math.isfinite(b.loss_before) and b.best_lr > 0
+    assert b.top_share_before.shape == (2,)
+
+
+def test_draw_functions_run():
+    fig, (a, b) = plots.figure(ncols=2)
+    GP.draw_flow(a, b, G.flow(depth=3, width=8, n_samples=4), "he_normal")
+    GP.draw_update_profiles(a, {"x": G.training_run(depth=3, width=8, steps=3)})
+    grid = G.depth_gain_map([1, 2], [0.5, 1.0, 2.0], width=8, n_samples=4)
+    GP.draw_map(b, grid, [1, 2], [0.5, 1.0, 2.0], reference=0.0)
+    with pytest.raises(ValueError, match="values"):
+        GP.draw_map(b, grid, [1, 2, 3], [0.5, 1.0, 2.0], reference=0.0)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: G.scalar_chain(0.0, 5), "gain"),
+    (lambda: G.scalar_chain(1.1, 0), "depth"),
+    (lambda: G.predicted_ratio(-1.0, 5), "gain"),
+    (lambda: G.flow(depth=0), "depth"),
+    (lambda: G.flow(depth=3, width=0), "width"),
+    (lambda: G.flow(depth=3, activation="gelu"), "activation"),
+    (lambda: G.flow(depth=3, init="orthogonal"), "init"),
+    (lambda: G.flow(depth=3, gain=-1.0), "gain"),
+    (lambda: G.flow(depth=3, width=8, n_samples=1), "n_samples"),
+    (lambda: G.flow(depth=3, width=8, targets="ones"), "targets"),
+    (lambda: G.depth_gain_map([], [1.0]), "depths"),
+    (lambda: G.depth_gain_map([2], []), "gains"),
+    (lambda: G.training_run(depth=3, steps=0), "steps"),
+    (lambda: G.training_run(depth=3, lr=0.0), "lr"),
+    (lambda: G.training_run(depth=3, optimizer="rmsprop"), "optimizer"),
+    (lambda: G.training_run(depth=3, clip_norm=0.0), "clip_norm"),
+    (lambda: G.training_run(depth=3, optimizer="adam", eps=0.0), "eps"),
+    (lambda: G.training_run(depth=3, dtype=torch.float16), "dtype"),
+    (lambda: G.ResidualMLP(2, 8, 3, mode="dense"), "mode"),
+    (lambda: G.ResidualMLP(2, 8, 0), "blocks"),
+    (lambda: G.gain_scaling(gains=(1.0, -2.0)), "gains"),
+    (lambda: G.big_step(lr=0.0), "lr"),
+])
+def test_bad_arguments_raise_value_error_naming_the_parameter(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
