@@ -1,0 +1,155 @@
+"""Remedies for overfitting, each measured on the course's overfitting setup (`helpers.overfit`).
+
+One run: two moons (noise 0.2, 10% of the training labels flipped), a 2-w-w-1 ReLU MLP
+(w = 256 is the standard big model), Adam, full batch: every update sees the whole training set,
+so one update is one epoch and more data never means more updates. The remedies:
+
+- more data: a larger `n_train` at the *same* number of updates;
+- augmentation: `jitter` > 0 adds fresh Gaussian noise to the training inputs at every update,
+  x' = x + jitter * N(0, I). The moons' points really do scatter around their curves, so this is a
+  change the test data shows (for images, see `helpers.digits`);
+- a smaller model: a narrower `width` (or fewer layers, `depth`);
+- early stopping with patience p (Prechelt, "Early Stopping - But When?", 1998): check the
+  validation loss every `eval_every` updates, stop once it has not improved for p updates, and
+  restore the weights of the best check.
+"""
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from helpers import overfit, train
+from helpers._check import check_float, check_int
+
+STEPS = 300
+LR = 3e-3
+EVAL_EVERY = 10
+
+
+@dataclass
+class Run:
+    """One training run. `history` holds the curves (`train.History`); `model` is the final model.
+
+    With `patience` set, `stopped_at` is the update at which early stopping would have stopped,
+    `best_step` the check it restores, and `restored` a copy of the model with those weights
+    (the run itself goes on to the last update, so both can be compared).
+    """
+
+    history: train.History
+    model: nn.Module
+    split: object
+    seed: int = 0
+    stopped_at: int | None = None
+    best_step: int | None = None
+    restored: nn.Module | None = None
+
+
+def train_moons(n_train: int = 50, width: int = 256, depth: int = 3, jitter: float = 0.0, steps: int = STEPS,
+                lr: float = LR, eval_every: int = EVAL_EVERY, patience: int | None = None, seed: int = 0) -> Run:
+    """Train `overfit.big_model(width=width, depth=depth)` on `overfit.moons_split(n_train)` with Adam, full batch.
+
+    Losses in the history are measured on the clean training rows (no jitter) and the validation rows.
+    """
+    check_int("n_train", n_train, 4)
+    check_int("width", width, 1)
+    check_int("depth", depth, 1)
+    check_float("jitter", jitter, 0.0, 2.0)
+    check_int("steps", steps, 1)
+    check_float("lr", lr, 0.0, low_open=True)
+    check_int("eval_every", eval_every, 1)
+    check_int("seed", seed, 0)
+    if patience is not None:
+        check_int("patience", patience, 1)
+    split = overfit.moons_split(n_train, seed=seed)
+    model = overfit.big_model(width=width, depth=depth, seed=seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(5000 + seed)
+    history = train.History()
+    run = Run(history, model, split, seed)
+    best_state = None
+
+    def check(step):
+        nonlocal best_state
+        tl, ta = train.evaluate(model, split.X_train, split.y_train)
+        vl, va = train.evaluate(model, split.X_val, split.y_val)
+        history.step.append(step)
+        history.train_loss.append(tl)
+        history.val_loss.append(vl)
+        history.train_acc.append(ta)
+        history.val_acc.append(va)
+        if math.isfinite(vl) and vl < history.best_val_loss:
+            history.best_val_loss, history.best_step = vl, step
+            if patience is not None and run.stopped_at is None:
+                best_state = copy.deepcopy(model.state_dict())
+        if patience is not None and run.stopped_at is None and step - history.best_step >= patience:
+            run.stopped_at, run.best_step = step, history.best_step
+            run.restored = copy.deepcopy(model)
+            run.restored.load_state_dict(best_state)
+
+    check(0)
+    for step in range(1, steps + 1):
+        X = split.X_train
+        if jitter > 0:
+            X = X + jitter * torch.randn(X.shape, generator=g)
+        model.train()
+        loss = train.data_loss(model(X), split.y_train, "bce")
+        if not torch.isfinite(loss):
+            history.diverged_at = step
+            break
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % eval_every == 0 or step == steps:
+            check(step)
+    if patience is not None and run.stopped_at is None:  # never ran out of patience: restore the best anyway
+        run.stopped_at, run.best_step = history.step[-1], history.best_step
+        run.restored = copy.deepcopy(model)
+        run.restored.load_state_dict(best_state)
+    model.eval()
+    return run
+
+
+def early_stopping_point(steps, val_loss, patience: int) -> tuple[int, int]:
+    """(best index, stop index) that early stopping with `patience` (in updates) picks from a curve.
+
+    Walk the checks in order, remember the best validation loss so far; stop at the first check
+    that comes `patience` or more updates after the best one. If that never happens, stop at the end.
+    The same rule as `train_moons(patience=...)`, applied to a recorded curve.
+    """
+    check_int("patience", patience, 1)
+    steps, val_loss = np.asarray(steps), np.asarray(val_loss, dtype=float)
+    if steps.shape != val_loss.shape or steps.size == 0:
+        raise ValueError("steps and val_loss must be non-empty and of the same length")
+    best = 0
+    for i in range(len(steps)):
+        if np.isfinite(val_loss[i]) and val_loss[i] < val_loss[best]:
+            best = i
+        if steps[i] - steps[best] >= patience:
+            return best, i
+    return best, len(steps) - 1
+
+
+@dataclass
+class TestScores:
+    """Test loss and accuracy of the early-stopped (restored) and the final model."""
+
+    restored_loss: float
+    final_loss: float
+    restored_acc: float
+    final_acc: float
+
+
+def test_scores(run: Run, n_test: int = 2000) -> TestScores:
+    """Score `run.restored` and `run.model` on `overfit.moons_test(seed)`: rows that neither
+    training nor early stopping ever saw (early stopping chose its step on the validation rows)."""
+    if run.restored is None:
+        raise ValueError("run has no restored model: train it with patience=...")
+    check_int("n_test", n_test, 2)
+    X, y = overfit.moons_test(n_test, seed=run.seed)
+    rl, ra = train.evaluate(run.restored, X, y)
+    fl, fa = train.evaluate(run.model, X, y)
+    return TestScores(rl, fl, ra, fa)

@@ -1,0 +1,60 @@
+"""Unit tests of helpers.remedies: the overfitting run, early stopping, and argument checks."""
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import remedies, train
+
+
+def test_early_stopping_point_on_a_made_up_curve():
+    steps = np.arange(0, 110, 10)
+    val = np.array([1.0, 0.8, 0.6, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1])
+    assert remedies.early_stopping_point(steps, val, 30) == (3, 6)   # best at step 30, stop at 60
+    assert remedies.early_stopping_point(steps, val, 1000) == (3, 10)  # never out of patience: the end
+    assert remedies.early_stopping_point(steps, val, 10) == (3, 4)
+
+
+def test_early_stopping_point_ignores_nan():
+    assert remedies.early_stopping_point([0, 10, 20], [1.0, float("nan"), 0.5], 100) == (2, 2)
+
+
+def test_patience_run_restores_the_best_check_and_matches_the_curve_rule():
+    torch.set_num_threads(1)
+    run = remedies.train_moons(n_train=30, width=32, steps=150, lr=1e-2, patience=30, seed=1)
+    h = run.history
+    assert run.stopped_at - run.best_step >= 30 or run.stopped_at == h.step[-1]
+    best, stop = remedies.early_stopping_point(h.step, h.val_loss, 30)
+    assert (h.step[best], h.step[stop]) == (run.best_step, run.stopped_at)
+    restored_val, _ = train.evaluate(run.restored, run.split.X_val, run.split.y_val)
+    assert restored_val == pytest.approx(h.val_loss[best], abs=1e-6)
+    scores = remedies.test_scores(run, n_test=200)
+    assert np.isfinite([scores.restored_loss, scores.final_loss]).all()
+
+
+def test_runs_are_deterministic_and_jitter_changes_the_run():
+    a = remedies.train_moons(n_train=20, width=16, steps=30, seed=3)
+    b = remedies.train_moons(n_train=20, width=16, steps=30, seed=3)
+    c = remedies.train_moons(n_train=20, width=16, steps=30, jitter=0.2, seed=3)
+    assert a.history.val_loss == b.history.val_loss
+    assert a.history.val_loss != c.history.val_loss
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"n_train": 2}, "n_train"), ({"width": 0}, "width"), ({"depth": 0}, "depth"), ({"jitter": -0.1}, "jitter"),
+    ({"steps": 0}, "steps"), ({"lr": 0.0}, "lr"), ({"eval_every": 0}, "eval_every"), ({"patience": 0}, "patience"),
+    ({"seed": -1}, "seed"),
+])
+def test_bad_arguments_raise_value_error(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        remedies.train_moons(**kwargs)
+
+
+def test_other_bad_arguments():
+    with pytest.raises(ValueError, match="patience"):
+        remedies.early_stopping_point([0, 10], [1.0, 0.5], 0)
+    with pytest.raises(ValueError, match="steps and val_loss"):
+        remedies.early_stopping_point([0, 10], [1.0], 10)
+    run = remedies.train_moons(n_train=20, width=4, steps=5)
+    with pytest.raises(ValueError, match="restored"):
+        remedies.test_scores(run)
