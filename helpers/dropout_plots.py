@@ -4,7 +4,6 @@
 - `OverfittingView`  boundary, loss curves, and accuracy / loss against p for a `helpers.dropout.Sweep`
 - `draw_monte_carlo` the weight-scaling rule: exact at the dropout layer, approximate at the output
 - `draw_ablation`    accuracy lost when one hidden unit is removed, units sorted
-- `freeze_layout`    lay a panel's figure out once, so its redraws skip constrained layout
 
 The views build their artists on the first draw and afterwards only swap data in them (`set_data`,
 `set_offsets`, a new contour set): clearing and redrawing axes costs several times more, most of it in
@@ -24,20 +23,6 @@ from helpers.dropout import MonteCarloGap, Sweep
 ACTIVATION_CMAP = LinearSegmentedColormap.from_list("activation", ["#FFFFFF", plots.OKABE_ITO["blue"]])
 LINE_COLORS = {"no dropout": plots.OKABE_ITO["black"], "dropout": plots.OKABE_ITO["green"],
                "weight decay": plots.OKABE_ITO["purple"], "both": plots.OKABE_ITO["orange"]}
-
-
-def freeze_layout(fig) -> None:
-    """Lay `fig` out once (constrained layout) and keep those axes positions for every later redraw.
-
-    Constrained layout re-measures every tick label on every draw, about half of a redraw's cost; a panel
-    whose axes never change size does not need it after its first draw. The layout is computed without
-    rendering: calling `fig.canvas.draw()` on an ipympl figure before its widget is shown leaves the
-    canvas blank in JupyterLab (measured with ipympl 0.10).
-    """
-    engine = fig.get_layout_engine()
-    if engine is not None:
-        engine.execute(fig)
-    fig.set_layout_engine("none")
 
 
 class MechanismView:

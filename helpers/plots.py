@@ -72,6 +72,22 @@ def figure(nrows: int = 1, ncols: int = 2, width: float = 9.0, height: float = 3
     return fig, (axes[0] if len(axes) == 1 else axes)
 
 
+def freeze_layout(fig) -> None:
+    """Keep the axes where the first rendered frame put them; later redraws skip the layout pass.
+
+    Constrained layout re-measures every tick label on every draw, roughly half of a small panel's
+    redraw (measured: 0.17 s against 0.08 s). Use it for panels whose tick labels keep their width
+    from setting to setting (fix the limits of log axes). The freeze waits for the first real draw:
+    drawing an ipympl figure before its widget is shown leaves the canvas blank in JupyterLab.
+    """
+
+    def freeze(event):
+        fig.set_layout_engine("none")
+        fig.canvas.mpl_disconnect(connection)
+
+    connection = fig.canvas.mpl_connect("draw_event", freeze)
+
+
 def mark_diverged(ax, message: str) -> None:
     """Write `message` across the middle of `ax` in a box, so a NaN run never shows a blank plot."""
     ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", fontsize=11,

@@ -188,7 +188,8 @@ def test_views_draw_in_place_and_label_their_axes():
     fig, axes = plots.figure(nrows=2, ncols=2)
     view = dropout_plots.OverfittingView(axes)
     view.draw(sweep, 1)
-    dropout_plots.freeze_layout(fig)
+    plots.freeze_layout(fig)
+    fig.canvas.draw()  # the layout freezes after the first rendered frame
     assert not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
     lines_before = [len(ax.lines) for ax in axes]
     view.draw(sweep, 0)
