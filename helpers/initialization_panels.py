@@ -1,0 +1,349 @@
+"""Lesson 1 (initialization): the figures and live panels, drawn from `helpers.initialization`'s results.
+
+    explorer_panel()   sliders -> initialization.explorer_compute -> ExplorerFigure.draw
+    training_panel()   sliders -> initialization.train_scheme     -> TrainingFigure.draw
+
+Each figure is made once; a redraw only moves its artists' data and is laid out once (constrained
+layout at every redraw would cost about 0.15 s).
+"""
+
+import math
+
+import numpy as np
+import torch
+
+from helpers import plots, train, widgets
+from helpers._check import check_choice
+from helpers.initialization import (
+    ACTIVATIONS,
+    MAX_DEPTH,
+    MAX_WIDTH,
+    TRAIN_SCHEMES,
+    LayerStats,
+    explorer_compute,
+    phi,
+    train_scheme,
+    verdict,
+)
+
+
+def draw_activation_near_zero(ax, activation: str = "tanh", span: float = 3.0) -> None:
+    """Plot phi(z) against the identity on [-span, span]: where is phi nearly linear?"""
+    check_choice("activation", activation, ACTIVATIONS)
+    z = np.linspace(-span, span, 301)
+    ax.clear()
+    ax.plot(z, z, ":", color=plots.COLORS["theory"], label="identity z")
+    ax.plot(z, phi(activation, z), "-", color=plots.SCHEME_COLORS["xavier_normal"], lw=2, label=f"{activation}(z)")
+    ax.axvspan(-0.5, 0.5, color=plots.OKABE_ITO["grey"], alpha=0.2, label="|z| < 0.5: nearly equal")
+    ax.set_ylim(-1.6, 1.6)
+    ax.set_xlabel("pre-activation z")
+    ax.set_ylabel("output")
+    ax.set_title(f"{activation} is the identity near 0, and flattens beyond |z| ≈ 1")
+    ax.legend(loc="upper left")
+
+
+SCHEME_LABELS = {"zeros": "zeros", "normal": "N(0, σ²)", "lecun_normal": "LeCun", "xavier_normal": "Xavier",
+                 "he_normal": "He", "pytorch_default": "PyTorch default"}
+_HIST_STYLES = [("orange", "-"), ("purple", "--"), ("black", ":")]
+
+
+class ExplorerFigure:
+    """The explorer's 2 x 2 figure. Its artists are made once; `draw` only moves their data.
+
+    top left: std of h_l per layer (theory line, measured points); top right: rms of dL/dh_l;
+    bottom left: histograms of h_l at three layers; bottom right: cosine similarity between
+    samples and the fraction of dead (ReLU) or saturated (tanh, sigmoid) units.
+    """
+
+    def __init__(self, width: float = 9.5, height: float = 6.0):
+        self.fig, axes = plots.figure(2, 2, width=width, height=height)
+        self.ax_std, self.ax_grad, self.ax_hist, self.ax_frac = axes
+        theory = plots.COLORS["theory"]
+        ax = self.ax_std
+        (self.std_theory,) = ax.plot([], [], "-", color=theory, label="theory (recursion)")
+        (self.std_pooled,) = ax.plot([], [], "o", ms=3, label="measured: pooled std")
+        (self.std_across,) = ax.plot([], [], "o", ms=3, mfc="none", label="measured: std across samples")
+        (self.std_reference,) = ax.plot([], [], "--", lw=1, color=plots.SCHEME_COLORS["normal"],
+                                        label="theory for N(0, σ²)")
+        ax.set_yscale("log")
+        ax.set_xlabel("layer l")
+        ax.set_ylabel("std of h_l (log scale)")
+        ax.legend(loc="lower left")
+        ax = self.ax_grad
+        (self.grad_theory,) = ax.plot([], [], "-", color=theory, label="theory")
+        (self.grad_measured,) = ax.plot([], [], "o", ms=3, label="measured")
+        ax.set_yscale("log")
+        ax.set_xlabel("layer l")
+        ax.set_ylabel("rms of dL/dh_l (log scale)")
+        ax.set_title("Backward: how much gradient reaches layer l?")
+        ax.legend(loc="lower right")
+        ax = self.ax_hist
+        self.hists = [ax.stairs([0], [0, 1], color=plots.OKABE_ITO[c], linestyle=ls, linewidth=1.5, label=" ")
+                      for c, ls in _HIST_STYLES]
+        ax.set_xlabel("value of h_l")
+        ax.set_ylabel("fraction of values")
+        ax.set_title("Where do the values of h_l sit?")
+        self.hist_legend = ax.legend(loc="upper right")
+        ax = self.ax_frac
+        (self.cos_line,) = ax.plot([], [], "-", lw=1.5, label="cosine similarity between samples")
+        (self.frac_line,) = ax.plot([], [], "--", lw=1.5, label="fraction dead / saturated")
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_xlabel("layer l")
+        ax.set_ylabel("similarity / fraction (0 to 1)")
+        ax.legend(loc="center right")
+        self.notes = {name: getattr(self, "ax_" + name).text(
+            0.5, 0.5, "", transform=getattr(self, "ax_" + name).transAxes, ha="center", va="center", fontsize=10,
+            color=plots.OKABE_ITO["vermilion"], zorder=10,
+            bbox={"boxstyle": "round", "fc": "white", "ec": plots.OKABE_ITO["vermilion"]}) for name in ("std", "grad")}
+        self.stop_lines = [ax.axvline(1, color=plots.OKABE_ITO["vermilion"], ls="--", lw=1, visible=False)
+                           for ax in (self.ax_std, self.ax_grad, self.ax_frac)]
+        self._layout_frozen = False
+
+    def draw(self, stats: LayerStats, scheme: str, activation: str, std: float = 0.01, **_) -> None:
+        """Move every artist to show `stats` (from `layer_statistics`)."""
+        color = plots.SCHEME_COLORS[scheme]
+        depth = len(stats.post_std)
+        layers = np.arange(1, depth + 1)
+        name = SCHEME_LABELS[scheme] + (f" (σ = {std:.2g})" if scheme == "normal" else "")
+        _set_positive(self.std_theory, layers, stats.theory.post_std)
+        reference = stats.reference is not None and scheme != "normal"
+        _set_positive(self.std_reference, layers, stats.reference.post_std if reference else [np.nan] * depth)
+        self.std_reference.set_label(f"theory for N(0, σ²), σ = {std:.3g}" if reference else "_")
+        _set_positive(self.std_pooled, layers, stats.post_std, color)
+        _set_positive(self.std_across, layers, stats.across_std, color)
+        _set_positive(self.grad_theory, layers, stats.theory.grad_rms)
+        _set_positive(self.grad_measured, layers, stats.grad_rms, color)
+        for ax, values in ((self.ax_std, [stats.post_std, stats.across_std, stats.theory.post_std]),
+                           (self.ax_grad, [stats.grad_rms, stats.theory.grad_rms])):
+            _log_limits(ax, values, depth)
+        self.ax_std.set_title(f"{name} + {activation}: does the std of h_l stay level?")
+        self.ax_std.legend(loc="lower left")
+        self.ax_grad.legend(loc="lower right")
+
+        note = ""
+        if not (np.nan_to_num(stats.post_std) > 0).any():
+            note = "every h_l has std 0:\nall units compute the same value"
+        elif stats.stopped_at:
+            note = f"float32 {stats.stop_reason}\nat layer {stats.stopped_at}: measured up to there"
+        self.notes["std"].set_text(note)
+        self.notes["std"].set_visible(bool(note))
+        grad_note = ""
+        if stats.stopped_at:
+            grad_note = f"the forward pass left float32's\nrange at layer {stats.stopped_at}: no backward pass"
+        elif not (np.nan_to_num(stats.grad_rms[:-1]) > 0).any() and depth > 1:
+            grad_note = "the gradient below the last\nlayer is 0 (or < 1e-18)"
+        self.notes["grad"].set_text(grad_note)
+        self.notes["grad"].set_visible(bool(grad_note))
+        for line in self.stop_lines:
+            line.set_xdata([stats.stopped_at or 1] * 2)
+            line.set_visible(bool(stats.stopped_at))
+
+        edges = stats.hist_edges
+        top = 0.0
+        for i, artist in enumerate(self.hists):
+            if i < len(stats.hist_layers):
+                artist.set_data(stats.hist_counts[i], edges)
+                artist.set_label(f"layer {stats.hist_layers[i]}")
+                artist.set_visible(True)
+                top = max(top, float(stats.hist_counts[i].max()))
+            else:
+                artist.set_visible(False)
+        self.ax_hist.set_xlim(edges[0], edges[-1])
+        self.ax_hist.set_ylim(0, max(top, 1e-3) * 1.08)
+        self.hist_legend.remove()
+        self.hist_legend = self.ax_hist.legend(handles=[a for a in self.hists if a.get_visible()],
+                                               loc="upper right")
+
+        self.cos_line.set_data(layers, stats.cos_sim)
+        self.cos_line.set_color(color)
+        kind = {"relu": stats.dead, "tanh": stats.saturated, "sigmoid": stats.saturated}.get(activation)
+        self.frac_line.set_data(layers, kind if kind is not None else np.zeros(depth))
+        self.frac_line.set_color(color)
+        label = {"relu": "fraction of units dead (0 for every input)",
+                 "tanh": "fraction saturated (|h| > 0.97)",
+                 "sigmoid": "fraction saturated (|2h - 1| > 0.97)"}.get(activation, "linear: nothing dead or saturated")
+        self.frac_line.set_label(label)
+        self.ax_frac.legend(loc="center right")
+        self.ax_frac.set_xlim(0.5, depth + 0.5)
+        self.ax_frac.set_title("Do inputs look alike? Are units dead or saturated?")
+        if not self._layout_frozen:  # lay out once: constrained layout would cost ~0.15 s at every redraw
+            self.fig.draw_without_rendering()
+            self.fig.set_layout_engine("none")
+            self._layout_frozen = True
+
+
+def _set_positive(line, x, y, color=None):
+    y = np.asarray(y, dtype=float)
+    ok = np.isfinite(y) & (y > 0)
+    line.set_data(x[ok], y[ok])
+    if color is not None:
+        line.set_color(color)
+
+
+def _log_limits(ax, series, depth):
+    values = np.concatenate([np.asarray(v, dtype=float) for v in series])
+    values = values[np.isfinite(values) & (values > 0)]
+    values = values[(values > 1e-60) & (values < 1e60)]
+    low, high = (float(values.min()), float(values.max())) if len(values) else (0.1, 10.0)
+    if high / low < 100:  # at least two decades, centred on the data
+        middle = math.sqrt(high * low)
+        low, high = middle / 10, middle * 10
+    ax.set_ylim(low / 1.5, high * 1.5)
+    ax.set_xlim(0.5, depth + 0.5)
+
+
+def explorer_panel(scheme: str = "xavier_normal", activation: str = "tanh", depth: int = 50, width: int = 256,
+                   std: float = 0.01, input_mean: float = 0.0, input_scale: float = 1.0, bias: float = 0.0,
+                   seed: int = 0):
+    """The explorer: a LivePanel over `layer_statistics`, drawn on an `ExplorerFigure`."""
+    figure = ExplorerFigure()
+    controls = {
+        "scheme": widgets.choice("init scheme", [(label, key) for key, label in SCHEME_LABELS.items()], scheme),
+        "std": widgets.log_slider("σ (for N(0, σ²))", 1e-3, 1.0, std, readout_format=".3f"),
+        "activation": widgets.choice("activation", ACTIVATIONS, activation),
+        "depth": widgets.int_slider("depth (layers)", 1, MAX_DEPTH, 1, depth),
+        "width": widgets.int_slider("width (units per layer)", 32, MAX_WIDTH, 32, width),
+        "bias": widgets.float_slider("bias b (every unit)", -0.5, 0.5, 0.05, bias),
+        "input_mean": widgets.float_slider("input mean", -5.0, 5.0, 0.5, input_mean, readout_format=".1f"),
+        "input_scale": widgets.log_slider("input scale (std)", 0.1, 10.0, input_scale, readout_format=".2f"),
+    }
+    return widgets.LivePanel(compute=explorer_compute, draw=figure.draw, fig=figure.fig, controls=controls, seed=seed)
+
+
+def draw_comparison(ax, histories: dict[str, train.History], title: str, extra: dict | None = None) -> None:
+    """Training loss of every scheme on one axis (scheme colours; N(0, 0.01²) dotted, tanh runs dashed).
+
+    The y-range covers the runs that did not diverge; diverged runs are listed in a box instead.
+    """
+    ax.clear()
+    ax.axhline(math.log(2), color=plots.COLORS["marker"], ls=":", lw=1)
+    runs = [(label, h, "-") for label, h in histories.items()]
+    runs += [(label, h, "--") for label, h in (extra or {}).items()]
+    finite, diverged = [], []
+    for label, history, ls in runs:
+        scheme = TRAIN_SCHEMES[label.split(" (")[0]][0]
+        style = ":" if label.startswith("N(0, 0.01") else ls
+        loss = np.asarray(history.train_loss, dtype=float)
+        ok = np.isfinite(loss)
+        if history.diverged:
+            diverged.append(f"{label}: diverged at step {history.diverged_at}")
+        else:
+            finite.append(loss[ok])
+        ax.plot(np.asarray(history.step)[ok], loss[ok], style, color=plots.SCHEME_COLORS[scheme], lw=1.5,
+                label=label + (" (diverged)" if history.diverged else ""))
+    ax.set_yscale("log")
+    if finite:
+        values = np.concatenate(finite)
+        ax.set_ylim(max(values.min(), 1e-4) / 1.5, max(values.max(), 1.0) * 1.5)
+    ax.text(0.01, 0.02, "dotted grey: ln 2 = 0.693 (chance)", transform=ax.transAxes, fontsize=8,
+            color=plots.COLORS["marker"])
+    if diverged:
+        ax.text(0.01, 0.98, "\n".join(diverged), transform=ax.transAxes, va="top", fontsize=8,
+                color=plots.OKABE_ITO["vermilion"],
+                bbox={"boxstyle": "round", "fc": "white", "ec": plots.OKABE_ITO["vermilion"]})
+    ax.set_xlabel("update step")
+    ax.set_ylabel("training loss (log scale)")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=7)
+
+
+class TrainingFigure:
+    """The training comparison's 1 x 2 figure: loss curves (left) and decision boundary (right).
+
+    Artists are made once and `draw` moves their data (an image and one contour line for the
+    boundary), which keeps a redraw well under 0.1 s.
+    """
+
+    GRID = 60
+
+    def __init__(self, width: float = 9.5, height: float = 3.6):
+        self.fig, (self.ax_loss, self.ax_boundary) = plots.figure(1, 2, width=width, height=height)
+        ax = self.ax_loss
+        (self.train_line,) = ax.plot([], [], "-", color=plots.COLORS["train"], label="train")
+        (self.val_line,) = ax.plot([], [], "-", color=plots.COLORS["val"], label="validation")
+        ax.axhline(math.log(2), color=plots.COLORS["marker"], ls=":", lw=1, label="ln 2 = 0.693 (chance)")
+        ax.set_yscale("log")
+        ax.set_xlabel("update step")
+        ax.set_ylabel("loss (log scale)")
+        ax.legend(loc="lower left")
+        self.loss_note = ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center", fontsize=10,
+                                 color=plots.OKABE_ITO["vermilion"], zorder=10, visible=False,
+                                 bbox={"boxstyle": "round", "fc": "white", "ec": plots.OKABE_ITO["vermilion"]})
+        ax = self.ax_boundary
+        self.image = ax.imshow(np.full((self.GRID, self.GRID), 0.5), origin="lower", cmap=plots.BOUNDARY_CMAP,
+                               vmin=0, vmax=1, alpha=0.8, aspect="auto", extent=(0, 1, 0, 1))
+        self.points = ax.scatter([], [], s=14, edgecolors="black", linewidths=0.4)
+        self.contour = None
+        self.boundary_note = ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center", fontsize=10,
+                                     color=plots.OKABE_ITO["vermilion"], zorder=10, visible=False,
+                                     bbox={"boxstyle": "round", "fc": "white", "ec": plots.OKABE_ITO["vermilion"]})
+        ax.set_xlabel("feature $x_1$ (standardized)")
+        ax.set_ylabel("feature $x_2$ (standardized)")
+        ax.grid(False)
+        self._layout_frozen = False
+
+    def draw(self, result, scheme: str, activation: str, depth: int, optimizer: str) -> None:
+        """Show one run of `train_scheme`: (model, split, history)."""
+        model, split, history = result
+        steps = np.asarray(history.step)
+        losses = []
+        for line, values in ((self.train_line, history.train_loss), (self.val_line, history.val_loss)):
+            values = np.asarray(values, dtype=float)
+            ok = np.isfinite(values) & (values > 0)
+            line.set_data(steps[ok], values[ok])
+            losses.append(values[ok])
+        values = np.concatenate(losses + [np.array([math.log(2)])])
+        self.ax_loss.set_ylim(values.min() / 1.5, values.max() * 1.5)
+        self.ax_loss.set_xlim(0, max(int(steps.max()), 1))
+        self.ax_loss.set_title(f"{scheme} + {activation}, depth {depth}: {verdict(history)} "
+                               f"(final loss {history.train_loss[-1]:.3g})")
+        diverged = f"diverged at step {history.diverged_at}\n(loss became NaN or infinite)" if history.diverged else ""
+        self.loss_note.set_text(diverged)
+        self.loss_note.set_visible(history.diverged)
+
+        X, y = split.X_train.numpy(), split.y_train.numpy()
+        low, high = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
+        gx, gy = np.meshgrid(np.linspace(low[0], high[0], self.GRID), np.linspace(low[1], high[1], self.GRID))
+        grid = torch.tensor(np.stack([gx.ravel(), gy.ravel()], axis=1), dtype=torch.float32)
+        model.eval()
+        with torch.no_grad():
+            prob = torch.sigmoid(model(grid).squeeze(-1)).numpy().reshape(gx.shape)
+        if self.contour is not None:
+            self.contour.remove()
+            self.contour = None
+        finite = bool(np.isfinite(prob).all())
+        self.image.set_data(np.where(np.isfinite(prob), prob, 0.5))
+        self.image.set_extent((low[0], high[0], low[1], high[1]))
+        if finite and prob.min() < 0.5 < prob.max():
+            self.contour = self.ax_boundary.contour(gx, gy, prob, levels=[0.5], colors="black", linewidths=1)
+        self.points.set_offsets(X)
+        self.points.set_facecolors(np.where(y > 0.5, plots.COLORS["class1"], plots.COLORS["class0"]))
+        self.ax_boundary.set_xlim(low[0], high[0])
+        self.ax_boundary.set_ylim(low[1], high[1])
+        note = "the output is NaN:\nno boundary to draw" if not finite else (
+            "one class everywhere:\nno boundary" if not prob.min() < 0.5 < prob.max() else "")
+        self.boundary_note.set_text(note)
+        self.boundary_note.set_visible(bool(note))
+        acc = history.val_acc[-1] if history.val_acc else float("nan")
+        self.ax_boundary.set_title(f"Decision boundary (black: p = 0.5), validation accuracy {acc:.0%}")
+        if not self._layout_frozen:  # lay out once: constrained layout would cost ~0.1 s at every redraw
+            self.fig.draw_without_rendering()
+            self.fig.set_layout_engine("none")
+            self._layout_frozen = True
+
+
+def training_panel(scheme: str = "He", activation: str = "relu", depth: int = 10, optimizer: str = "sgd",
+                   seed: int = 0):
+    """The training comparison: scheme, activation, depth and optimizer retrain a 2-D classifier; loss + boundary."""
+    figure = TrainingFigure()
+    controls = {
+        "scheme": widgets.choice("init scheme", list(TRAIN_SCHEMES), scheme),
+        "activation": widgets.choice("activation", ["relu", "tanh"], activation),
+        "depth": widgets.int_slider("depth (weight matrices)", 2, 16, 1, depth),
+        "optimizer": widgets.choice("optimizer", [("SGD, lr 0.1", "sgd"), ("Adam, lr 0.01", "adam")], optimizer),
+    }
+
+    def compute(scheme, activation, depth, optimizer, seed):
+        return train_scheme(scheme, activation, depth, optimizer, seed=seed)
+
+    return widgets.LivePanel(compute=compute, draw=figure.draw, fig=figure.fig, controls=controls, seed=seed)

@@ -1,0 +1,241 @@
+"""Unit tests of helpers/initialization.py and helpers/initialization_panels.py (lesson 1):
+the theory, the measurements, the checker, the panels."""
+
+import math
+import time
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+
+from helpers import init
+from helpers import initialization as lesson
+from helpers import initialization_panels as panels
+
+matplotlib.use("Agg")
+
+
+# --- the theory -----------------------------------------------------------------------------------
+
+def test_gaussian_expectation_is_exact_for_moments():
+    assert lesson.gaussian_expectation(lambda u: u**2, 0.0, 2.5) == pytest.approx(2.5)
+    assert lesson.gaussian_expectation(lambda u: u**4, 0.0, 1.0) == pytest.approx(3.0)
+    assert lesson.gaussian_expectation(lambda u: u, 1.5, 4.0) == pytest.approx(1.5)
+    relu2 = lesson.gaussian_expectation(lambda u: np.maximum(u, 0) ** 2, 0.0, 3.0)
+    assert relu2 == pytest.approx(1.5)  # ReLU halves the second moment
+
+
+def test_recursion_reduces_to_the_linear_formulas():
+    linear = lesson.moment_recursion("linear", 5, gain2=1.0, input_second_moment=2.0)
+    assert linear.pre_std == pytest.approx([math.sqrt(2.0)] * 5)
+    he = lesson.moment_recursion("relu", 5, gain2=2.0)
+    assert he.pre_std == pytest.approx([math.sqrt(2.0)] * 5)  # level
+    assert he.grad_rms == pytest.approx([1.0] * 5)
+    xavier = lesson.moment_recursion("relu", 5, gain2=1.0)
+    assert xavier.pre_std[1:] / xavier.pre_std[:-1] == pytest.approx([1 / math.sqrt(2)] * 4)
+    default = lesson.moment_recursion("relu", 60, gain2=1 / 3, bias_var=1 / 768)
+    assert default.pre_std[-1] == pytest.approx(math.sqrt(1.2 / 768), rel=1e-3)  # fixed point q = q/6 + Var(b)
+
+
+def test_scheme_gain2_uses_shared_weight_variance():
+    assert lesson.scheme_gain2("he_normal", 256) == pytest.approx(2.0)
+    assert lesson.scheme_gain2("xavier_normal", 256) == pytest.approx(1.0)
+    assert lesson.scheme_gain2("pytorch_default", 256) == pytest.approx(1 / 3)
+    assert lesson.scheme_gain2("normal", 100, std=0.1) == pytest.approx(1.0)
+    assert lesson.scheme_gain2("xavier_normal", 256, gain=5 / 3) == pytest.approx(25 / 9)
+
+
+# --- the measurements ------------------------------------------------------------------------------
+
+def test_layer_statistics_shapes_and_determinism():
+    a = lesson.layer_statistics("he_normal", "relu", depth=7, width=64, seed=3)
+    b = lesson.layer_statistics("he_normal", "relu", depth=7, width=64, seed=3)
+    for name in ("pre_std", "post_std", "across_std", "cos_sim", "dead", "saturated", "grad_rms"):
+        assert getattr(a, name).shape == (7,)
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert a.hist_layers == [1, 3, 7] and len(a.hist_counts) == 3
+    assert a.hist_counts[0].sum() == pytest.approx(1.0)
+    assert a.grad_rms[-1] == pytest.approx(1.0, rel=0.05)
+
+
+def test_pytorch_default_weights_match_nn_linear_statistics():
+    # The explorer draws U(-1/sqrt n, 1/sqrt n) weights and biases from erf of normals: same variance as nn.Linear.
+    draws = lesson._random_draws(0)[0][0, :256, :256]
+    w = lesson._weight(lesson._random_draws(0)[0], 0, 256, "pytorch_default", math.sqrt(1 / 768))
+    assert w.abs().max() <= 1 / 16
+    assert float(w.double().var()) == pytest.approx(1 / 768, rel=0.03)
+    assert draws.shape == (256, 256)
+
+
+def test_zero_weights_give_zero_std_and_a_message():
+    s = lesson.layer_statistics("zeros", "tanh", depth=5, width=32)
+    assert np.all(s.post_std == 0)
+    fig = panels.ExplorerFigure()
+    fig.draw(s, scheme="zeros", activation="tanh")
+    assert "std 0" in fig.notes["std"].get_text() and fig.notes["std"].get_visible()
+
+
+def test_overflow_stops_the_measurement_and_says_so():
+    s = lesson.layer_statistics("normal", "relu", depth=100, width=256, std=1.0)
+    assert s.stopped_at is not None and "overflow" in s.stop_reason
+    assert np.all(np.isnan(s.post_std[s.stopped_at - 1:]))
+    assert np.all(np.isfinite(s.post_std[: s.stopped_at - 1]))
+    fig = panels.ExplorerFigure()
+    fig.draw(s, scheme="normal", activation="relu", std=1.0)
+    assert "overflow" in fig.notes["std"].get_text()
+
+
+def test_mean_cosine_similarity():
+    h = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    assert lesson.mean_cosine_similarity(h) == pytest.approx(1 / 3)  # pairs: 0, 1, 0 (each counted twice)
+    assert lesson.mean_cosine_similarity(torch.ones(5, 3)) == pytest.approx(1.0)
+    assert math.isnan(lesson.mean_cosine_similarity(torch.zeros(4, 3)))
+    with pytest.raises(ValueError, match="h"):
+        lesson.mean_cosine_similarity(torch.ones(3))
+
+
+def test_unit_spread():
+    layer = torch.nn.Linear(3, 4)
+    init.constant_(layer.weight, 0.5)
+    assert lesson.unit_spread(layer) == 0.0
+    init.xavier_normal_(layer.weight)
+    assert lesson.unit_spread(layer) > 0.1
+    with pytest.raises(ValueError, match="layer"):
+        lesson.unit_spread(torch.nn.ReLU())
+
+
+def test_geometric_ratio_and_fmt():
+    assert lesson.geometric_ratio([1.0, 0.5, 0.25], 1, 3) == pytest.approx(0.5)
+    assert lesson.fmt(float("nan")) == "-"
+    assert lesson.fmt([0.5, 1e-9]) == "[0.5 1.0e-09]"
+
+
+# --- the checker ---------------------------------------------------------------------------------------
+
+def _normal_with(var_of):
+    def fn(weight):
+        with torch.no_grad():
+            return weight.normal_(0.0, math.sqrt(var_of(*weight.shape)))
+    return fn
+
+
+def test_check_he_init_accepts_he_and_torch_kaiming():
+    assert lesson.check_he_init(_normal_with(lambda out, inp: 2 / inp)).ok
+    assert lesson.check_he_init(lambda w: torch.nn.init.kaiming_normal_(w, nonlinearity="relu")).ok
+    assert lesson.check_he_init(lambda w: torch.randn(w.shape) * math.sqrt(2 / w.shape[1])).ok  # returns a new tensor
+
+
+@pytest.mark.parametrize("var_of,phrase", [
+    (lambda out, inp: 2 / out, "fan_out"),
+    (lambda out, inp: 1 / inp, "LeCun"),
+    (lambda out, inp: 2 / (inp + out), "Xavier"),
+    (lambda out, inp: (2 / inp) ** 2, "std is sqrt"),
+    (lambda out, inp: 1.0, "ignores the layer's size"),
+])
+def test_check_he_init_names_the_mistake(var_of, phrase):
+    result = lesson.check_he_init(_normal_with(var_of))
+    assert not result.ok and phrase in result.message
+
+
+def test_check_he_init_other_failures():
+    assert "uniform" in lesson.check_he_init(lambda w: torch.nn.init.kaiming_uniform_(w, nonlinearity="relu")).message
+    assert "random" in lesson.check_he_init(lambda w: torch.nn.init.constant_(w, 0.1)).message
+    assert "old values" in lesson.check_he_init(lambda w: None).message
+    assert "ZeroDivisionError" in lesson.check_he_init(lambda w: 1 / 0).message
+    shifted = lesson.check_he_init(lambda w: torch.nn.init.normal_(w, 0.1, math.sqrt(2 / w.shape[1])))
+    assert "mean" in shifted.message
+    fixed = lesson.check_he_init(lambda w: w.copy_(torch.randn(w.shape, generator=torch.Generator().manual_seed(0))
+                                                   * math.sqrt(2 / w.shape[1])))
+    assert "same numbers" in fixed.message
+    assert "Passed" in lesson.check_he_init(_normal_with(lambda out, inp: 2 / inp))._repr_html_()
+
+
+# --- bad arguments ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call,name", [
+    (lambda: lesson.layer_statistics(scheme="kaiming"), "scheme"),
+    (lambda: lesson.layer_statistics(activation="gelu"), "activation"),
+    (lambda: lesson.layer_statistics(depth=0), "depth"),
+    (lambda: lesson.layer_statistics(depth=101), "depth"),
+    (lambda: lesson.layer_statistics(width=1000), "width"),
+    (lambda: lesson.layer_statistics(std=-1.0), "std"),
+    (lambda: lesson.layer_statistics(input_scale=-1.0), "input_scale"),
+    (lambda: lesson.layer_statistics(bias=float("nan")), "bias"),
+    (lambda: lesson.layer_statistics(seed=-1), "seed"),
+    (lambda: lesson.layer_statistics(depth=5, hist_layers=[6]), "hist_layers"),
+    (lambda: lesson.moment_recursion("relu", 0, 2.0), "depth"),
+    (lambda: lesson.moment_recursion("relu", 3, -2.0), "gain2"),
+    (lambda: lesson.gaussian_expectation(np.square, 0.0, -1.0), "var"),
+    (lambda: lesson.phi("swish", np.zeros(2)), "activation"),
+    (lambda: lesson.train_scheme("Kaiming"), "scheme"),
+    (lambda: lesson.train_scheme(depth=1), "depth"),
+    (lambda: lesson.train_scheme(optimizer="rmsprop"), "optimizer"),
+    (lambda: lesson.symmetry_experiment(weights="zeros"), "weights"),
+    (lambda: lesson.symmetry_experiment(biases="random"), "biases"),
+    (lambda: lesson.zero_init_gradients(depth=1), "depth"),
+    (lambda: lesson.linear_default_variances(fan_in=0), "fan_in"),
+    (lambda: lesson.one_layer_check(n_samples=1), "n_samples"),
+    (lambda: lesson.geometric_ratio([1, 2], 2, 2), "last"),
+    (lambda: lesson.check_he_init("he"), "fn"),
+    (lambda: panels.draw_activation_near_zero(None, "elu"), "activation"),
+])
+def test_bad_arguments_raise_value_error_naming_the_parameter(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+# --- the panels ----------------------------------------------------------------------------------------------
+
+def _one_step_right(widget):
+    if hasattr(widget, "options"):
+        values = [o[1] if isinstance(o, tuple) else o for o in widget.options]
+        return values[(values.index(widget.value) + 1) % len(values)]
+    if widget.__class__.__name__ == "FloatLogSlider":
+        return min(widget.base ** (math.log(widget.value, widget.base) + widget.step), widget.base ** widget.max)
+    return min(widget.value + widget.step, widget.max)
+
+
+@pytest.mark.parametrize("factory", [panels.explorer_panel, panels.training_panel])
+def test_every_control_moves_without_error(factory):
+    panel = factory()
+    for name, widget in panel.controls.items():
+        panel.set(**{name: _one_step_right(widget)})
+        assert panel.error.value == "", (name, panel.error.value)
+        panel.reset()
+    assert panel.error.value == ""
+
+
+def test_explorer_handles_every_scheme_and_activation():
+    panel = panels.explorer_panel(depth=12, width=64)
+    for scheme in lesson.EXPLORER_SCHEMES:
+        for activation in lesson.ACTIVATIONS:
+            panel.set(scheme=scheme, activation=activation, std=1.0)
+            assert panel.error.value == "", (scheme, activation, panel.error.value)
+    panel.fig.canvas.draw()
+
+
+def test_training_panel_marks_divergence():
+    panel = panels.training_panel(scheme="N(0, 1)")
+    _, _, history = panel.last_result
+    assert history.diverged
+    texts = [t.get_text() for ax in panel.fig.axes for t in ax.texts]
+    assert any("diverged" in t for t in texts)
+
+
+def test_explorer_sigma_slider_always_changes_the_plot():
+    # The dashed line is the recursion for N(0, sigma^2): moving sigma redraws even when another scheme is chosen.
+    a = lesson.explorer_compute(scheme="xavier_normal", activation="tanh", depth=10, width=64, std=0.01)
+    b = lesson.explorer_compute(scheme="xavier_normal", activation="tanh", depth=10, width=64, std=0.0178)
+    assert not np.allclose(a.reference.post_std, b.reference.post_std)
+    np.testing.assert_array_equal(a.post_std, b.post_std)
+
+
+def test_explorer_compute_is_fast_enough():
+    lesson.layer_statistics(seed=0)  # draws cached
+    best = math.inf
+    for _ in range(3):
+        started = time.perf_counter()
+        lesson.layer_statistics("he_normal", "relu", depth=50, width=256, seed=0)
+        best = min(best, time.perf_counter() - started)
+    assert best < 0.4  # about 0.1 s alone; generous for a shared CI machine
