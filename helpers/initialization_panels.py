@@ -97,7 +97,7 @@ class ExplorerFigure:
             bbox={"boxstyle": "round", "fc": "white", "ec": plots.OKABE_ITO["vermilion"]}) for name in ("std", "grad")}
         self.stop_lines = [ax.axvline(1, color=plots.OKABE_ITO["vermilion"], ls="--", lw=1, visible=False)
                            for ax in (self.ax_std, self.ax_grad, self.ax_frac)]
-        self._layout_frozen = False
+        plots.freeze_layout(self.fig)  # lay out once: constrained layout would cost ~0.1 s at every redraw
 
     def draw(self, stats: LayerStats, scheme: str, activation: str, std: float = 0.01, **_) -> None:
         """Move every artist to show `stats` (from `layer_statistics`)."""
@@ -166,10 +166,6 @@ class ExplorerFigure:
         self.ax_frac.legend(loc="center right")
         self.ax_frac.set_xlim(0.5, depth + 0.5)
         self.ax_frac.set_title("Do inputs look alike? Are units dead or saturated?")
-        if not self._layout_frozen:  # lay out once: constrained layout would cost ~0.15 s at every redraw
-            self.fig.draw_without_rendering()
-            self.fig.set_layout_engine("none")
-            self._layout_frozen = True
 
 
 def _set_positive(line, x, y, color=None):
@@ -280,7 +276,7 @@ class TrainingFigure:
         ax.set_xlabel("feature $x_1$ (standardized)")
         ax.set_ylabel("feature $x_2$ (standardized)")
         ax.grid(False)
-        self._layout_frozen = False
+        plots.freeze_layout(self.fig)  # lay out once: constrained layout would cost ~0.1 s at every redraw
 
     def draw(self, result, scheme: str, activation: str, depth: int, optimizer: str) -> None:
         """Show one run of `train_scheme`: (model, split, history)."""
@@ -326,10 +322,6 @@ class TrainingFigure:
         self.boundary_note.set_visible(bool(note))
         acc = history.val_acc[-1] if history.val_acc else float("nan")
         self.ax_boundary.set_title(f"Decision boundary (black: p = 0.5), validation accuracy {acc:.0%}")
-        if not self._layout_frozen:  # lay out once: constrained layout would cost ~0.1 s at every redraw
-            self.fig.draw_without_rendering()
-            self.fig.set_layout_engine("none")
-            self._layout_frozen = True
 
 
 def training_panel(scheme: str = "He", activation: str = "relu", depth: int = 10, optimizer: str = "sgd",
