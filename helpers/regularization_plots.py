@@ -1,0 +1,356 @@
+"""The drawing half of lesson 4's panels (the computing half is `helpers.regularization`).
+
+Each view is made once on the axes of a figure from `helpers.plots.figure`; calling it with a
+panel's result updates its artists in place (set_data, set_height...) instead of clearing the axes,
+which keeps a redraw well under a tenth of a second. After the first draw the figure's layout is
+frozen, so a longer title never makes the axes jump.
+Colours: training blue and validation vermilion as everywhere; each penalty has its own colour.
+"""
+
+import numpy as np
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+from helpers import regularization as reg
+from helpers.plots import COLORS, OKABE_ITO, freeze_layout, mark_diverged
+
+PENALTY_COLORS = {"none": OKABE_ITO["grey"], "l2": OKABE_ITO["green"], "l1": OKABE_ITO["orange"],
+                  "l1_prox": OKABE_ITO["sky_blue"]}
+SHORT_LABELS = {"none": "none", "l2": "L2", "l1": "L1 subgr.", "l1_prox": "L1 prox."}
+ZERO_X = 1e-9   # where the "exactly 0" bar of a log-|w| histogram is drawn
+FLOOR = 1e-9    # gaps below this are drawn at it (a log axis cannot show 0)
+HIST_BINS = np.logspace(-8, 0.5, 35)
+
+
+def _plain_log_y(ax, subs=(1.0, 2.0, 5.0)) -> None:
+    """Log y axis with ticks at `subs` x 10^k written plainly (0.2, 0.5, 1), no minor ticks."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(subs=subs, numticks=6))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
+def _ring(ax):
+    """The hollow black ring that marks the slider's current setting on a curve."""
+    return ax.plot([], [], marker="o", markersize=11, markerfacecolor="none", markeredgecolor="black",
+                   markeredgewidth=1.5, linestyle="none", zorder=5)[0]
+
+
+def _set_log_ylim(ax, values, pad: float = 1.5) -> None:
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size:
+        ax.set_ylim(values.min() / pad, values.max() * pad)
+
+
+def abs_histogram(ax, weights_by_kind: dict, sparsity_by_kind: dict, title: str = "") -> None:
+    """A static histogram of |w| on a log axis, one step line per penalty, exact zeros as a bar at far left."""
+    for kind, w in weights_by_kind.items():
+        w = np.abs(np.asarray(w))
+        counts, _ = np.histogram(w[w > 0], bins=HIST_BINS)
+        s = sparsity_by_kind[kind]
+        color = PENALTY_COLORS[kind]
+        ax.stairs(counts, HIST_BINS, color=color, linewidth=1.5,
+                  label=f"{reg.PENALTY_LABELS[kind]}: {s.exact_zero_fraction:.0%} exactly 0, "
+                        f"{s.below_small_fraction:.0%} < 1e-3")
+        ax.bar(ZERO_X, s.exact_zero, width=ZERO_X * 1.5, color=color, alpha=0.8)
+    _style_abs_axis(ax)
+    ax.set_title(title)
+
+
+def _style_abs_axis(ax) -> None:
+    ax.set_xscale("log")
+    ax.set_xlim(ZERO_X / 3, 5)
+    ax.set_xticks([ZERO_X, 1e-6, 1e-3, 1], ["= 0", "1e-6", "1e-3", "1"])
+    ax.minorticks_off()
+    ax.axvline(reg.SMALL, color=COLORS["marker"], linestyle=":", linewidth=1)
+    ax.set_yscale("symlog", linthresh=10)
+    ax.set_ylim(0, 3e4)
+    ax.set_ylabel("number of weights (symlog scale)")
+    ax.set_xlabel("|w| (log scale; left bar: exactly 0)")
+    ax.legend(loc="upper left", fontsize=6.5)
+
+
+class ExplorerView:
+    """The L1 vs L2 explorer: fit | data losses | penalty  /  |w| histogram | weight norm vs λ | U-curve."""
+
+    def __init__(self, fig, axes):
+        self.fig, self.axes = fig, axes
+        self.built_for = None
+
+    def _build(self, result):
+        ax_fit, ax_loss, ax_pen, ax_hist, ax_norm, ax_u = self.axes
+        split, x = result["split"], result["fit"].x_grid
+        ax_fit.plot(x, np.sin(2 * np.pi * x), color=COLORS["marker"], linestyle="--", linewidth=1,
+                    label="true sin(2πx)")
+        ax_fit.scatter(split.X_val[:80, 0], split.y_val[:80], s=6, color=COLORS["val"], alpha=0.35,
+                       label="validation")
+        ax_fit.scatter(split.X_train[:, 0], split.y_train, s=18, color=COLORS["train"], edgecolors="black",
+                       linewidths=0.4, label="train", zorder=3)
+        self.fit_line = ax_fit.plot(x, result["fit"].y_grid, linewidth=2, label="network")[0]
+        ax_fit.set_ylim(-2.5, 2.5)
+        ax_fit.set(xlabel="input x", ylabel="output y")
+        self.fit_handle = ax_fit.legend(loc="lower left", ncols=2, fontsize=7).legend_handles[-1]
+
+        self.train_line = ax_loss.plot([], [], color=COLORS["train"], label="train (data loss)")[0]
+        self.val_line = ax_loss.plot([], [], color=COLORS["val"], label="validation (data loss)")[0]
+        _plain_log_y(ax_loss)
+        ax_loss.set(xlabel="update step", ylabel="mean squared error (log scale)")
+        ax_loss.set_title("Data loss only (no penalty in it)")
+        ax_loss.legend(loc="upper right", fontsize=7)
+
+        self.pen_line = ax_pen.plot([], [], color=COLORS["penalty"])[0]
+        _plain_log_y(ax_pen)
+        ax_pen.set(xlabel="update step", ylabel="penalty value (log scale)")
+
+        self.stairs, self.zero_bars = {}, {}
+        for kind in reg.EXPLORER_PENALTIES:
+            color = PENALTY_COLORS[kind]
+            self.stairs[kind] = ax_hist.stairs(np.zeros(len(HIST_BINS) - 1), HIST_BINS, color=color, linewidth=1.5,
+                                               label=reg.PENALTY_LABELS[kind])
+            self.zero_bars[kind] = ax_hist.bar(ZERO_X, 0, width=ZERO_X * 1.5, color=color, alpha=0.8)[0]
+        _style_abs_axis(ax_hist)
+        self.hist_legend = ax_hist.get_legend()
+
+        self.norm_lines, self.u_lines = {}, {}
+        for ax, attribute, store in ((ax_norm, "l2_norm", self.norm_lines), (ax_u, "val_loss", self.u_lines)):
+            for kind, sweep in result["sweeps"].items():
+                store[kind] = ax.plot(sweep.lams, getattr(sweep, attribute), marker="o", markersize=3,
+                                      color=PENALTY_COLORS[kind], label=reg.PENALTY_LABELS[kind])[0]
+            ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(numticks=4))
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.set_xlabel("λ (log scale)")
+        _plain_log_y(ax_norm, subs=(1.0,))
+        ax_norm.set_ylabel("‖w‖₂ of all weights (log scale)")
+        ax_u.set_ylabel("final validation loss")
+        ax_u.legend(loc="upper left", fontsize=7)
+        ax_norm.set_title("Weight norm ‖w‖₂ against λ")
+        _set_log_ylim(ax_norm, np.concatenate([s.l2_norm for s in result["sweeps"].values()]))
+        self.norm_ring, self.u_ring = _ring(ax_norm), _ring(ax_u)
+        self.built_for = id(result["sweeps"])
+        self.frozen = False
+
+    def __call__(self, result, **_):
+        if self.built_for != id(result["sweeps"]):
+            for ax in self.axes:
+                ax.clear()
+            self._build(result)
+        ax_fit, ax_loss, ax_pen, ax_hist, ax_norm, ax_u = self.axes
+        fit, kind, lam = result["fit"], result["kind"], result["lam"]
+        label = reg.PENALTY_LABELS[kind]
+        ok = bool(np.isfinite(fit.y_grid).all())
+        self.fit_line.set_ydata(fit.y_grid if ok else np.full_like(fit.y_grid, np.nan))
+        self.fit_line.set_color(PENALTY_COLORS[kind])
+        self.fit_handle.set_color(PENALTY_COLORS[kind])
+        ax_fit.set_title(f"{label}, λ={lam:.0e}: val {fit.val_loss:.3f}, train {fit.train_loss:.3f}")
+
+        h = fit.history
+        self.train_line.set_data(h.step, h.train_loss)
+        self.val_line.set_data(h.step, h.val_loss)
+        ax_loss.set_xlim(0, h.step[-1])
+        _set_log_ylim(ax_loss, h.train_loss + h.val_loss, pad=1.3)
+
+        self.pen_line.set_data(h.step, h.penalty)
+        ax_pen.set_xlim(0, h.step[-1])
+        _set_log_ylim(ax_pen, h.penalty, pad=1.3)
+        formula = "λ/2·Σw²" if kind == "l2" else "λ·Σ|w|"
+        ax_pen.set_title(f"Penalty {formula} on its own")
+
+        for k, f in result["fits"].items():
+            w = np.abs(f.weights)
+            counts, _ = np.histogram(w[w > 0], bins=HIST_BINS)
+            self.stairs[k].set_data(counts)
+            self.zero_bars[k].set_height(f.sparsity.exact_zero)
+            self.stairs[k].set_linewidth(2.5 if k == kind else 1.2)
+        for text, k in zip(self.hist_legend.get_texts(), reg.EXPLORER_PENALTIES, strict=True):
+            s = result["fits"][k].sparsity
+            text.set_text(f"{reg.PENALTY_LABELS[k]}: {s.exact_zero_fraction:.0%} exactly 0, "
+                          f"{s.below_small_fraction:.0%} < 1e-3")
+        ax_hist.set_title(f"|w| at λ={lam:.0e}: which gives exact zeros?")
+
+        sweep = result["sweeps"][kind]
+        i = int(np.argmin(np.abs(np.log10(sweep.lams) - np.log10(lam))))
+        self.norm_ring.set_data([lam], [sweep.l2_norm[i]])
+        self.u_ring.set_data([lam], [sweep.val_loss[i]])
+        for k in reg.EXPLORER_PENALTIES:
+            self.norm_lines[k].set_linewidth(2.5 if k == kind else 1.0)
+            self.u_lines[k].set_linewidth(2.5 if k == kind else 1.0)
+        ax_u.set_title(f"Validation vs λ ({SHORT_LABELS[kind]} best: {sweep.best_lam:.0e})")
+        for text in list(ax_fit.texts):
+            text.remove()
+        if not ok or h.diverged:
+            mark_diverged(ax_fit, "training diverged: no fit to draw")
+        if not self.frozen:
+            freeze_layout(self.fig)
+            self.frozen = True
+
+
+def _ellipse(center, hessian, level, n=120):
+    """Points of {w : 1/2 (w - c)^T H (w - c) = level}."""
+    values, vectors = np.linalg.eigh(np.asarray(hessian, dtype=float))
+    angle = np.linspace(0, 2 * np.pi, n)
+    unit = np.stack([np.cos(angle), np.sin(angle)])
+    return (np.asarray(center)[:, None] + vectors @ (np.sqrt(2 * max(level, 0.0) / values)[:, None] * unit)).T
+
+
+def _ball(norm, t):
+    if norm == "l1":
+        return np.array([[t, 0], [0, t], [-t, 0], [0, -t], [t, 0]])
+    angle = np.linspace(0, 2 * np.pi, 120)
+    return np.stack([t * np.cos(angle), t * np.sin(angle)], axis=1)
+
+
+class GeometryView:
+    """Two axes, L1 ball and L2 ball: loss contours, the ball, the contour touching it, the minimum."""
+
+    def __init__(self, fig, axes):
+        self.fig, self.axes = fig, axes
+        self.artists = None
+
+    def _build(self, result):
+        self.artists = {}
+        for ax, norm in zip(self.axes, ("l1", "l2"), strict=True):
+            ax.contour(result["gx"], result["gy"], result["loss"], levels=np.geomspace(0.05, 6, 8),
+                       colors=COLORS["marker"], linewidths=0.7)
+            color = PENALTY_COLORS[norm]
+            fill = ax.fill([0], [0], color=color, alpha=0.25)[0]
+            edge = ax.plot([], [], color=color, linewidth=1.5)[0]
+            touch = ax.plot([], [], color="black", linewidth=1.6, label="loss contour touching the ball")[0]
+            ax.plot(*result[norm]["path"].T, color="black", linestyle=":", linewidth=1,
+                    label="minimum as the ball grows")
+            c = result["center"]
+            ax.plot(c[0], c[1], marker="*", markersize=11, color=COLORS["val"], linestyle="none",
+                    label="unconstrained minimum w*")
+            point = ax.plot([], [], marker="o", markersize=8, color="black", linestyle="none",
+                            label="constrained minimum")[0]
+            ax.axhline(0, color="black", linewidth=0.6)
+            ax.axvline(0, color="black", linewidth=0.6)
+            ax.set_xlim(-3, 3)
+            ax.set_ylim(-3, 3)
+            ax.set_aspect("equal")
+            ax.set(xlabel="weight $w_1$", ylabel="weight $w_2$")
+            ax.legend(loc="lower left", fontsize=7)
+            self.artists[norm] = (fill, edge, touch, point)
+
+    def __call__(self, result, **_):
+        if self.artists is None:
+            self._build(result)
+        t = result["radius"]
+        for ax, norm in zip(self.axes, ("l1", "l2"), strict=True):
+            fill, edge, touch, point = self.artists[norm]
+            ball = _ball(norm, t)
+            fill.set_xy(ball)
+            edge.set_data(ball[:, 0], ball[:, 1])
+            sol = result[norm]
+            ring = _ellipse(result["center"], reg.GEOMETRY_HESSIAN, sol["level"])
+            touch.set_data(ring[:, 0], ring[:, 1])
+            point.set_data([sol["w"][0]], [sol["w"][1]])
+            name = "L1 ball |w₁|+|w₂| ≤ t" if norm == "l1" else "L2 ball √(w₁²+w₂²) ≤ t"
+            where = "on an axis: w₂ = 0 exactly" if sol["w"][1] == 0 else "off the axes"
+            ax.set_title(f"{name}\nminimum ({sol['w'][0]:.2f}, {sol['w'][1]:.2f}), {where}")
+        if not getattr(self, "frozen", False):
+            freeze_layout(self.fig)
+            self.frozen = True
+
+
+class LassoView:
+    """Left: the lasso's weights per feature; right: how many features survive against λ."""
+
+    def __init__(self, fig, axes):
+        self.fig, self.axes = fig, axes
+        self.artists = None
+
+    def _build(self, result):
+        ax_coef, ax_count = self.axes
+        sel = result["selection"]
+        p, k = sel["p"], sel["k"]
+        ax_coef.axhline(0, color="black", linewidth=0.6)
+        self.relevant = ax_coef.vlines(np.arange(k), 0, np.zeros(k), color=OKABE_ITO["green"], linewidth=4,
+                                       label="relevant feature")
+        self.noise = ax_coef.vlines(np.arange(k, p), 0, np.zeros(p - k), color=COLORS["val"], linewidth=4,
+                                    label="irrelevant feature kept (false positive)")
+        self.truth = ax_coef.plot([], [], marker="_", markersize=14, markeredgewidth=2, color="black",
+                                  linestyle="none", label="true weight")[0]
+        ax_coef.set_xlim(-1, p)
+        ax_coef.set_ylim(-2.3, 2.3)
+        ax_coef.set(xlabel=f"feature index (0-{k - 1} relevant, {k}-{p - 1} pure noise)", ylabel="lasso weight")
+        ax_coef.legend(loc="upper right", fontsize=7)
+
+        self.fp_line = ax_count.plot(result["lams"], result["false_positives"], color=COLORS["val"], marker="o",
+                                     markersize=3, label="irrelevant features kept")[0]
+        self.kept_line = ax_count.plot(result["lams"], result["relevant_kept"], color=OKABE_ITO["green"], marker="o",
+                                       markersize=3, label=f"relevant features kept (of {k})")[0]
+        ax_count.axvline(result["theory_lam"], color=COLORS["theory"], linestyle="--", linewidth=1,
+                         label=f"σ·√(2 ln p / n) = {result['theory_lam']:.2f}")
+        self.ring = _ring(ax_count)
+        ax_count.set_xscale("log")
+        ax_count.set_ylim(-1, p - k + 1)
+        ax_count.set(xlabel="λ (log scale)", ylabel="number of features with w ≠ 0")
+        ax_count.set_title("False positives fall as λ grows")
+        ax_count.legend(loc="upper right", fontsize=7)
+
+    def __call__(self, result, lam, **_):
+        if not hasattr(self, "fp_line"):
+            self._build(result)
+        sel = result["selection"]
+        p, k, w = sel["p"], sel["k"], sel["w"]
+        self.relevant.set_segments([[(i, 0), (i, w[i])] for i in range(k)])
+        self.noise.set_segments([[(i, 0), (i, w[i])] for i in range(k, p)])
+        self.truth.set_data(np.arange(k), sel["w_true"][:k])
+        self.fp_line.set_ydata(result["false_positives"])
+        self.kept_line.set_ydata(result["relevant_kept"])
+        self.ring.set_data([lam], [sel["false_positives"]])
+        self.axes[0].set_title(f"λ = {lam:.3g}: {sel['relevant_kept']}/{k} relevant kept, "
+                               f"{sel['false_positives']} of {p - k} noise features kept")
+        if not getattr(self, "frozen", False):
+            freeze_layout(self.fig)
+            self.frozen = True
+
+
+class DecayView:
+    """Left: relative gap between "L2 in the loss" and "decay in the step" per step; right: final weights."""
+
+    def __init__(self, fig, axes):
+        self.fig, self.axes = fig, axes
+        self.gap_line = None
+
+    def _build(self):
+        ax_gap, ax_scatter = self.axes
+        self.gap_line = ax_gap.plot([], [], color=COLORS["penalty"], linewidth=2, label="relative gap")[0]
+        ax_gap.axhline(np.finfo(np.float32).eps, color=COLORS["marker"], linestyle=":", linewidth=1,
+                       label="float32 rounding (1.2e-7)")
+        ax_gap.set_yscale("log")
+        ax_gap.set_ylim(FLOOR / 2, 20)
+        ax_gap.set(xlabel="update step", ylabel="‖w_loss − w_step‖ / ‖w_loss‖ (log scale)")
+        ax_gap.legend(loc="lower right", fontsize=7)
+        self.diagonal = ax_scatter.plot([], [], color=COLORS["marker"], linewidth=1, linestyle="--",
+                                        label="same weight in both runs")[0]
+        self.dots = ax_scatter.scatter([], [], s=6, color=COLORS["penalty"], alpha=0.6)
+        ax_scatter.set(xlabel="weight after training, L2 in the loss", ylabel="weight, decay in the step")
+        ax_scatter.set_title("Each dot is one weight: off the diagonal = different")
+        ax_scatter.legend(loc="upper left", fontsize=7)
+
+    def __call__(self, result, **_):
+        if self.gap_line is None:
+            self._build()
+        ax_gap, ax_scatter = self.axes
+        gap = np.where(np.isfinite(result["rel_gap"]), np.maximum(result["rel_gap"], FLOOR), np.nan)
+        self.gap_line.set_data(result["step"], gap)
+        ax_gap.set_xlim(0, result["step"][-1])
+        name = {"sgd": "SGD", "sgd_momentum": "SGD+momentum", "adam": "Adam vs AdamW"}[result["optimizer"]]
+        ax_gap.set_title(f"{name}, λ={result['lam']:.0e}, decay {result['when']}: "
+                         f"gap {result['rel_gap'][-1]:.1e} at step {result['step'][-1]}")
+        a, b = result["w_loss"], result["w_step"]
+        for text in list(ax_gap.texts):
+            text.remove()
+        if not (np.isfinite(a).all() and np.isfinite(b).all()):
+            mark_diverged(ax_gap, "a run diverged (NaN weights)")
+            a, b = np.nan_to_num(a), np.nan_to_num(b)
+        lim = max(float(np.abs(np.concatenate([a, b])).max()), 1e-3) * 1.05
+        self.diagonal.set_data([-lim, lim], [-lim, lim])
+        self.dots.set_offsets(np.column_stack([a, b]))
+        ax_scatter.set_xlim(-lim, lim)
+        ax_scatter.set_ylim(-lim, lim)
+        if not getattr(self, "frozen", False):
+            freeze_layout(self.fig)
+            self.frozen = True

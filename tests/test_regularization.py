@@ -1,0 +1,205 @@
+"""Unit tests of helpers.regularization and helpers.regularization_plots (fast: tiny models, few steps)."""
+
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+
+from helpers import models, overfit, plots, train
+from helpers import regularization as reg
+from helpers import regularization_plots as rplots
+
+matplotlib.use("Agg")
+
+
+def tiny_model(seed=0):
+    return models.mlp(3, [4], 1, activation="relu", seed=seed)
+
+
+def test_penalties_cover_weights_only_unless_asked():
+    model = tiny_model()
+    weights = [model[0].weight, model[2].weight]
+    assert [id(p) for p in reg.penalized_parameters(model)] == [id(p) for p in weights]
+    assert len(reg.penalized_parameters(model, include_bias=True)) == 4
+    expected_l2 = 0.3 / 2 * sum((w ** 2).sum() for w in weights)
+    expected_l1 = 0.3 * sum(w.abs().sum() for w in weights)
+    assert torch.isclose(reg.l2_penalty(0.3)(model), expected_l2)
+    assert torch.isclose(reg.l1_penalty(0.3)(model), expected_l1)
+    with_bias = reg.l1_penalty(0.3, include_bias=True)(model)
+    assert with_bias > expected_l1
+
+
+def test_l2_gradient_is_lambda_w_and_l1_gradient_is_lambda_sign_w():
+    model = tiny_model()
+    reg.l2_penalty(0.5)(model).backward()
+    assert torch.allclose(model[0].weight.grad, 0.5 * model[0].weight)
+    assert model[0].bias.grad is None
+    model.zero_grad()
+    reg.l1_penalty(0.5)(model).backward()
+    assert torch.allclose(model[0].weight.grad, 0.5 * torch.sign(model[0].weight))
+
+
+def test_prox_penalty_records_value_without_gradient():
+    model = tiny_model()
+    value = reg.make_penalty("l1_prox", 0.2)(model)
+    assert not value.requires_grad
+    assert torch.isclose(value, reg.l1_penalty(0.2)(model))
+    assert reg.make_penalty("none", 0.2) is None
+
+
+def test_soft_threshold():
+    w = torch.tensor([-1.0, -0.05, 0.0, 0.02, 0.5])
+    reg.soft_threshold_(w, 0.1)
+    assert torch.equal(w, torch.tensor([-0.9, 0.0, 0.0, 0.0, 0.4]))
+
+
+def test_proximal_step_is_soft_threshold_after_sgd_step_and_hook_is_removed():
+    torch.manual_seed(0)
+    model = tiny_model()
+    x, y = torch.randn(8, 3), torch.randn(8)
+    lam, lr = 0.05, 0.1
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    before = model[0].weight.detach().clone()
+    loss = train.data_loss(model(x), y, "mse")
+    loss.backward()
+    grad = model[0].weight.grad.clone()
+    with reg.proximal_l1(model, lam):
+        opt.step()
+    v = before - lr * grad
+    expected = torch.sign(v) * torch.clamp(v.abs() - lr * lam, min=0)
+    assert torch.allclose(model[0].weight, expected, atol=1e-7)
+    # outside the block, a step is a plain step
+    after = model[0].weight.detach().clone()
+    opt.step()
+    assert torch.allclose(model[0].weight, after - lr * grad, atol=1e-7)
+
+
+def test_train_regularized_prox_gives_exact_zeros_and_records_penalty():
+    split = overfit.regression_split(seed=0)
+    model = overfit.big_model(in_features=1, width=16, seed=0)
+    history = reg.train_regularized(model, split, "l1_prox", 1.0, steps=50, lr=1e-2, loss="mse", eval_every=10)
+    assert reg.sparsity(model).exact_zero > 0
+    assert len(history.penalty) == len(history.step)
+    with pytest.raises(ValueError, match="penalty"):
+        reg.train_regularized(model, split, "l2", 1.0, penalty=reg.l2_penalty(1.0), steps=1)
+
+
+def test_sparsity_counts():
+    s = reg.sparsity(np.array([0.0, 0.0, 1e-4, -5e-4, 0.1]))
+    assert (s.n, s.exact_zero, s.below_small) == (5, 2, 4)
+    assert s.exact_zero_fraction == pytest.approx(0.4)
+    assert reg.sparsity(tiny_model()).n == 3 * 4 + 4
+
+
+def test_decay_param_groups_leave_biases_alone():
+    model = tiny_model()
+    groups = reg.decay_param_groups(model, 0.01)
+    assert groups[0]["weight_decay"] == 0.01 and all(p.dim() == 2 for p in groups[0]["params"])
+    assert groups[1]["weight_decay"] == 0.0 and all(p.dim() == 1 for p in groups[1]["params"])
+
+
+def test_l1_ball_projection():
+    v = np.array([2.0, 0.5, -0.1])
+    w = reg.project_l1_ball(v, 1.0)
+    assert np.abs(w).sum() == pytest.approx(1.0)
+    assert w[2] == 0.0
+    assert np.array_equal(reg.project_l1_ball(np.array([0.1, 0.2]), 1.0), [0.1, 0.2])
+    assert np.linalg.norm(reg.project_l2_ball(np.array([3.0, 4.0]), 1.0)) == pytest.approx(1.0)
+
+
+def test_constrained_minimum_inside_ball_is_the_unconstrained_one():
+    w = reg.constrained_minimum("l2", 5.0)
+    assert np.allclose(w, reg.GEOMETRY_CENTER, atol=1e-6)
+
+
+def test_lasso_matches_soft_threshold_for_an_orthogonal_design():
+    n = 4
+    X = np.sqrt(n) * np.eye(n)       # X^T X / n = I, so the lasso is soft(X^T y / n, lam)
+    y = np.array([2.0, -0.3, 0.05, 1.0])
+    w = reg.lasso(X, y, 0.2)
+    z = X.T @ y / n
+    assert np.allclose(w, np.sign(z) * np.maximum(np.abs(z) - 0.2, 0), atol=1e-8)
+
+
+def test_theory_lambda():
+    assert reg.lasso_theory_lambda(1.0, 50, 100) == pytest.approx(math.sqrt(2 * math.log(50) / 100))
+
+
+def test_snap_to_sweep():
+    assert reg.snap_to_sweep(9.99e-7) == 1e-6
+    assert reg.snap_to_sweep(0.012) == 1e-2
+
+
+def test_decay_trajectory_shapes_and_zero_lambda():
+    r = reg.decay_trajectories("sgd", 0.0, steps=6, record_every=2, width=4)
+    assert list(r["step"]) == [0, 2, 4, 6]
+    assert np.all(r["rel_gap"] == 0.0)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: reg.l2_penalty(-1.0), "lam"),
+    (lambda: reg.l1_penalty(float("nan")), "lam"),
+    (lambda: reg.make_penalty("l3", 1.0), "kind"),
+    (lambda: reg.penalized_parameters("model"), "model"),
+    (lambda: reg.soft_threshold_(torch.zeros(2), -0.1), "threshold"),
+    (lambda: reg.sparsity(np.array([])), "weights"),
+    (lambda: reg.sparsity(np.ones(3), small=0.0), "small"),
+    (lambda: reg.project_l1_ball(np.ones(2), -1.0), "radius"),
+    (lambda: reg.constrained_minimum("linf", 1.0), "norm"),
+    (lambda: reg.geometry(0.0), "radius"),
+    (lambda: reg.lasso(np.ones((3, 2)), np.ones(2), 0.1), "X"),
+    (lambda: reg.lasso_theory_lambda(1.0, 1, 10), "p"),
+    (lambda: reg.sparse_regression(k=60, p=50), "k"),
+    (lambda: reg.sgd_sparsity(lam=0.0), "lam"),
+    (lambda: reg.sgd_sparsity(kinds=("l5",)), "kinds"),
+    (lambda: reg.fit_regression("l2", -1.0), "lam"),
+    (lambda: reg.lambda_sweep("l2", lams=(1.0,)), "lams"),
+    (lambda: reg.explore("none", 1e-2), "kind"),
+    (lambda: reg.snap_to_sweep(0.0), "lam"),
+    (lambda: reg.decay_trajectories("rmsprop", 0.1), "optimizer"),
+    (lambda: reg.decay_trajectories("sgd", 0.1, when="during"), "when"),
+    (lambda: reg.builtin_matches_penalty("lbfgs"), "optimizer"),
+    (lambda: reg.decay_param_groups(tiny_model(), -0.1), "weight_decay"),
+    (lambda: reg.lasso_panel(0.0), "lam"),
+])
+def test_bad_arguments_raise_value_error_naming_the_parameter(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+def _small_explore(kind, lam):
+    lams = (1e-3, 1e-1)
+    fits = {k: reg.fit_regression(k, lam, 0, width=8, steps=20) for k in reg.EXPLORER_PENALTIES}
+    sweeps = {k: reg.lambda_sweep(k, lams=lams, width=8, steps=20) for k in reg.EXPLORER_PENALTIES}
+    return {"kind": kind, "lam": lam, "fit": fits[kind], "fits": fits, "sweeps": sweeps,
+            "split": overfit.regression_split(seed=0)}
+
+
+def test_views_draw_and_update_without_error():
+    fig, axes = plots.figure(nrows=2, ncols=3, width=10, height=6.4)
+    view = rplots.ExplorerView(fig, axes)
+    first = _small_explore("l2", 1e-3)
+    view(first)
+    view({**_small_explore("l1_prox", 1e-1), "sweeps": first["sweeps"]})
+    assert "L1 (proximal step)" in axes[0].get_title()
+
+    fig, axes = plots.figure(ncols=2)
+    geometry = rplots.GeometryView(fig, axes)
+    geometry(reg.geometry(0.8))
+    assert "w₂ = 0 exactly" in axes[0].get_title()
+    assert "off the axes" in axes[1].get_title()
+
+    fig, axes = plots.figure(ncols=2)
+    rplots.LassoView(fig, axes)(reg.lasso_panel(0.3), lam=0.3)
+    assert "5/5 relevant kept" in axes[0].get_title()
+
+    fig, axes = plots.figure(ncols=2)
+    decay = rplots.DecayView(fig, axes)
+    result = reg.decay_trajectories("sgd", 1e-2, steps=4, width=4, record_every=2)
+    decay(result)
+    result["rel_gap"][-1] = np.nan
+    result["w_step"][0] = np.nan
+    decay(result)           # a diverged run is drawn with a message, not a crash
+    assert any("diverged" in t.get_text() for t in axes[0].texts)
