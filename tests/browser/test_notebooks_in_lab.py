@@ -19,6 +19,8 @@ from tests.browser.conftest import REPO, api
 pytestmark = pytest.mark.browser
 
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+# The visible notebook only: JupyterLab can restore other tabs, which stay in the DOM, hidden.
+NB = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
 RUN_ALL_TIMEOUT_S = 240
 SLIDER_CEILING_S = 10.0
 SETTLE_S = 0.5
@@ -54,22 +56,22 @@ def _wait_idle(page, timeout_s: float) -> None:
 
 
 def _prompts(page) -> list[str]:
-    return page.eval_on_selector_all(".jp-CodeCell .jp-InputPrompt", "els => els.map(e => e.textContent.trim())")
+    return page.eval_on_selector_all(f"{NB} .jp-CodeCell .jp-InputPrompt", "els => els.map(e => e.textContent.trim())")
 
 
 def _errors(page) -> list[str]:
     """Texts of error outputs, failed widgets and panel error areas in the open notebook."""
-    return page.evaluate("""() => {
+    return page.evaluate("""(nb) => {
       const found = [];
-      for (const el of document.querySelectorAll('.jp-Notebook [data-mime-type="application/vnd.jupyter.error"]'))
+      for (const el of document.querySelectorAll(nb + ' [data-mime-type="application/vnd.jupyter.error"]'))
         found.push(el.textContent.slice(0, 500));
-      for (const el of document.querySelectorAll('.jp-Notebook .course-panel-error'))
+      for (const el of document.querySelectorAll(nb + ' .course-panel-error'))
         if (el.textContent.trim()) found.push(el.textContent.slice(0, 500));
-      for (const el of document.querySelectorAll('.jp-Notebook .jp-OutputArea-output'))
+      for (const el of document.querySelectorAll(nb + ' .jp-OutputArea-output'))
         if (el.textContent.includes('Error displaying widget') || el.textContent.includes('Traceback (most recent'))
           found.push(el.textContent.slice(0, 500));
       return found;
-    }""")
+    }""", NB)
 
 
 def _signature(handle) -> str:
@@ -106,8 +108,10 @@ def _kernel_peak_mb(lab) -> float:
 def test_notebook_runs_and_every_slider_redraws(lab, browser_context, name):
     page = browser_context.new_page()
     try:
-        page.goto(f"{lab['base']}/lab/tree/notebooks/{name}")
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        # A workspace of its own, reset: no tab of an earlier notebook is restored into this page.
+        workspace = name.split(".")[0].replace("_", "-")
+        page.goto(f"{lab['base']}/lab/workspaces/{workspace}/tree/notebooks/{name}?reset")
+        page.wait_for_selector(f"{NB} .jp-Cell", timeout=60_000)
         _wait_idle(page, 90)
         started = time.monotonic()
         page.click(".lm-MenuBar-itemLabel:text-is('Run')")
@@ -123,7 +127,7 @@ def test_notebook_runs_and_every_slider_redraws(lab, browser_context, name):
         print(f"\n{name}: Run All {time.monotonic() - started:.1f} s, {len(prompts)} code cells")
         assert not _errors(page), f"{name}: error output after Run All: {_errors(page)}"
 
-        handles = page.query_selector_all(".jp-Notebook .course-panel .widget-slider .noUi-handle")
+        handles = page.query_selector_all(f"{NB} .course-panel .widget-slider .noUi-handle")
         for index, handle in enumerate(handles):
             handle.scroll_into_view_if_needed()
             before = _stable_signature(handle)
