@@ -11,7 +11,7 @@ import weakref
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, LogLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, LogLocator, MaxNLocator, NullLocator
 
 from helpers import plots
 from helpers.gradients import Flow, Run
@@ -64,6 +64,7 @@ def draw_flow(ax_grad, ax_std, result: Flow, init: str, title: str = "") -> None
         weight, = ax.plot([], [], "--", marker="o", markersize=2.5, label="weights $\\|\\partial L/\\partial W_k\\|$")
         ax.set_yscale("log")
         _sparse_log_ticks(ax.yaxis)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
         ax.set_xlabel("layer k (1 = first, L = output)")
         ax.set_ylabel("gradient norm (log scale)")
         black = plots.OKABE_ITO["black"]  # line style says which gradient; colour says which init scheme
@@ -75,6 +76,7 @@ def draw_flow(ax_grad, ax_std, result: Flow, init: str, title: str = "") -> None
         line, = ax.plot([], [], marker="o", markersize=2.5)
         ax.set_yscale("log")
         _sparse_log_ticks(ax.yaxis)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
         ax.set_xlabel("layer k")
         ax.set_ylabel("std of $h_k$ (log scale)")
         ax.set_title("Forward: activation std per layer (lesson 1)")
@@ -122,6 +124,7 @@ def draw_run(ax_loss, ax_ratio, run: Run, title: str = "") -> None:
         rule = ax.axhline(1e-3, color=plots.COLORS["marker"], linestyle=":", linewidth=1, label="rule of thumb 1e-3")
         ax.set_yscale("log")
         _sparse_log_ticks(ax.yaxis)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
         ax.set_xlabel("layer k")
         ax.set_ylabel("update / weight $\\|\\Delta W_k\\|/\\|W_k\\|$ (log scale)")
         ax.set_title("Which layers learn? (update-to-weight ratio)")
@@ -202,6 +205,7 @@ def draw_update_profiles(ax, runs: dict, title: str = "") -> None:
                     label=f"{label}: did not move (exactly 0)")
     ax.set_yscale("log")
     _sparse_log_ticks(ax.yaxis)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
     ax.set_xlabel("layer k (1 = first)")
     ax.set_ylabel("mean $\\|\\Delta W_k\\| / \\|W_k\\|$ (log scale)")
     ax.set_title(title or "How far each layer moves per update")
