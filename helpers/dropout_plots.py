@@ -57,7 +57,8 @@ class MechanismView:
             bar.set_height(height)
         a["one_pass"].set_ydata(unit_means[1])
         a["average"].set_ydata(unit_means[2])
-        ax_units.set_ylim(0, 1.15 * max(float(np.max(unit_means[1])), float(np.max(unit_means[0])), 1e-6))
+        # headroom above the data for the legend, so it never hides a bar or a dot
+        ax_units.set_ylim(0, 1.6 * max(float(np.max(unit_means[1])), float(np.max(unit_means[0])), 1e-6))
         ax_train.set_title(f"Train mode: 0, or x 1/(1-p) = x {1 / (1 - p):.2f}")
         ax_eval.set_title(f"Eval mode: all on (x: dropped, {len(rows)} of {h.numel()})")
 
@@ -82,8 +83,8 @@ class MechanismView:
                                    label=f"average of {self.n_average} passes")
         ax_units.set_xlabel("hidden unit")
         ax_units.set_ylabel("mean activation over the batch")
-        ax_units.legend(loc="upper right")
-        ax_units.set_title("Many passes average to eval mode")
+        ax_units.legend(loc="upper center", ncols=2, fontsize="small")
+        ax_units.set_title("Average of many passes = eval mode")
         self.artists = {"eval": images["eval"], "train": images["train"], "crosses": crosses_artist,
                         "bars": list(bars), "one_pass": one_pass, "average": average}
 
@@ -185,7 +186,8 @@ class OverfittingView:
         values = np.concatenate([sweep.train_acc[i], sweep.val_acc[i]])
         values = values[np.isfinite(values)]
         if len(values):
-            ax_acc.set_ylim(min(values.min() - 0.02, 0.8), 1.01)
+            # room below the lowest point for the legend (lower left), so it never hides the p = 0 values
+            ax_acc.set_ylim(min(values.min() - max(0.02, 0.4 * (1.01 - values.min())), 0.8), 1.01)
         self._set_log_limits(ax_loss, np.concatenate([sweep.train_loss[i], sweep.val_loss[i]]))
         ax_acc.set_title(f"Accuracy vs p: train - val = {sweep.acc_gap[i, j]:+.3f} at p = {p:.1f}")
         ax_loss.set_title("Loss vs p: validation loss punishes overconfidence")
@@ -216,7 +218,7 @@ class OverfittingView:
         (artists["curve_train"],) = ax_curves.plot([], [], color=plots.COLORS["train"], label="train")
         (artists["curve_val"],) = ax_curves.plot([], [], color=plots.COLORS["val"], label="validation")
         ax_curves.set_xlabel("update step")
-        ax_curves.legend(loc="upper right")
+        ax_curves.legend(loc="best")  # the curves end high (p = 0) or low (200 points): let the legend move
         for ax, key, ylabel in ((ax_acc, "acc", "accuracy"), (ax_loss, "loss", "loss (BCE)")):
             (artists[f"{key}_train"],) = ax.plot([], [], "o-", ms=4, color=plots.COLORS["train"],
                                                  label="train (eval mode)")
@@ -224,7 +226,7 @@ class OverfittingView:
             artists[f"{key}_marker"] = ax.axvline(0, color=plots.COLORS["marker"], ls=":", lw=2, label="current p")
             ax.set_xlabel("dropout probability p")
             ax.set_ylabel(ylabel)
-            ax.legend(loc="lower left" if key == "acc" else "upper right")
+            ax.legend(loc="lower left" if key == "acc" else "best")  # acc: the y limits leave room below the data
         ax_acc.set_ylim(0.5, 1.01)
         for ax in (ax_curves, ax_loss):
             ax.set_yscale("log")
