@@ -661,6 +661,26 @@ def verdict(history: train.History) -> str:
     return "learns" if final < 0.5 or final < first / 100 else "slow"
 
 
+def final_loss(history: train.History) -> float:
+    """The training loss at the end of a run; NaN for a diverged run (its last recorded loss predates the blow-up)."""
+    return math.nan if history.diverged else history.train_loss[-1]
+
+
+def comparison_table(runs: dict[str, dict[str, train.History]], title: str = "") -> str:
+    """One row per scheme, and per optimizer (`runs`: optimizer -> label -> History) its final loss,
+    `verdict` and validation accuracy ('-' for a diverged run, whose last evaluation is from before it diverged)."""
+    head = f"{title:26s}" + "".join(f"   {name + ': final loss':>18s} {'verdict':>9s} {'val acc':>8s}" for name in runs)
+    rows = [head]
+    for label in next(iter(runs.values())):
+        cells = []
+        for histories in runs.values():
+            h = histories[label]
+            acc = "-" if h.diverged else f"{h.val_acc[-1]:.0%}"
+            cells.append(f"   {final_loss(h):18.3g} {verdict(h):>9s} {acc:>8s}")
+        rows.append(f"{label:26s}" + "".join(cells))
+    return "\n".join(rows)
+
+
 def fmt(values, digits: int = 2) -> str:
     """Numbers for a printed table: '1.2e-08' style, '-' for NaN (not measured)."""
     array = np.atleast_1d(np.asarray(values, dtype=float))

@@ -21,6 +21,7 @@ from helpers.initialization import (
     TRAIN_SCHEMES,
     LayerStats,
     explorer_compute,
+    final_loss,
     phi,
     train_scheme,
     verdict,
@@ -165,7 +166,7 @@ class ExplorerFigure:
         self.frac_line.set_label(label)
         self.ax_frac.legend(loc="center right")
         self.ax_frac.set_xlim(0.5, depth + 0.5)
-        self.ax_frac.set_title("Do inputs look alike? Are units dead or saturated?")
+        self.ax_frac.set_title("Do inputs look alike? Dead or saturated units?")
 
 
 def _set_positive(line, x, y, color=None):
@@ -291,8 +292,8 @@ class TrainingFigure:
         values = np.concatenate(losses + [np.array([math.log(2)])])
         self.ax_loss.set_ylim(values.min() / 1.5, values.max() * 1.5)
         self.ax_loss.set_xlim(0, max(int(steps.max()), 1))
-        self.ax_loss.set_title(f"{scheme} + {activation}, depth {depth}: {verdict(history)} "
-                               f"(final loss {history.train_loss[-1]:.3g})")
+        outcome = "loss NaN" if history.diverged else f"final loss {final_loss(history):.3g}"
+        self.ax_loss.set_title(f"{scheme} + {activation}, depth {depth}:\n{verdict(history)} ({outcome})")
         diverged = f"diverged at step {history.diverged_at}\n(loss became NaN or infinite)" if history.diverged else ""
         self.loss_note.set_text(diverged)
         self.loss_note.set_visible(history.diverged)
@@ -321,7 +322,8 @@ class TrainingFigure:
         self.boundary_note.set_text(note)
         self.boundary_note.set_visible(bool(note))
         acc = history.val_acc[-1] if history.val_acc else float("nan")
-        self.ax_boundary.set_title(f"Decision boundary (black: p = 0.5), validation accuracy {acc:.0%}")
+        acc = "-" if history.diverged else f"{acc:.0%}"
+        self.ax_boundary.set_title(f"Decision boundary (black: p = 0.5)\nvalidation accuracy {acc}")
 
 
 def training_panel(scheme: str = "He", activation: str = "relu", depth: int = 10, optimizer: str = "sgd",
