@@ -142,7 +142,7 @@ class ExplorerView:
         self.fit_line.set_ydata(fit.y_grid if ok else np.full_like(fit.y_grid, np.nan))
         self.fit_line.set_color(PENALTY_COLORS[kind])
         self.fit_handle.set_color(PENALTY_COLORS[kind])
-        ax_fit.set_title(f"{label}, λ={lam:.0e}: val {fit.val_loss:.3f}, train {fit.train_loss:.3f}")
+        ax_fit.set_title(f"{label}, λ={lam:.0e}\nfinal data loss: val {fit.val_loss:.3f}, train {fit.train_loss:.3f}")
 
         h = fit.history
         self.train_line.set_data(h.step, h.train_loss)
