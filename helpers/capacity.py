@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from helpers import data, models
+from helpers import data, models, overfit
 from helpers._check import check_float, check_int
 
 # -------------------------------------------------------------------------------------------------
@@ -126,12 +126,7 @@ def basis_condition(x: np.ndarray, degree: int) -> tuple[float, float]:
 
 def moons_data(n_train: int = 60, noise: float = 0.3, flip: float = 0.1, n_val: int = 400, seed: int = 0) -> data.Split:
     """Two moons with `noise`; `flip` of the *training* labels flipped; clean validation rows."""
-    check_int("n_train", n_train, 4)
-    check_int("n_val", n_val, 2)
-    check_int("seed", seed, 0)
-    X, y = data.moons(n_train, noise=noise, seed=1000 + seed, flip=flip)
-    Xv, yv = data.moons(n_val, noise=noise, seed=2000 + seed)
-    return data.Split(X, y, Xv, yv)
+    return overfit.moons_split(n_train, n_val, seed=seed, flip=flip, noise=noise)
 
 
 @dataclass

@@ -129,6 +129,13 @@ def standardize(split: Split) -> Split:
     return Split((split.X_train - mean) / std, split.y_train, (split.X_val - mean) / std, split.y_val)
 
 
+def moons_split(n: int = 400, noise: float = 0.2, val_fraction: float = 0.5, seed: int = 0) -> Split:
+    """The lessons' everyday data set: `n` two-moons points, `val_fraction` held out, standardized
+    with the training rows' statistics (`moons`, then `train_val_split`, then `standardize`)."""
+    X, y = moons(n, noise=noise, seed=seed)
+    return standardize(train_val_split(X, y, val_fraction=val_fraction, seed=seed))
+
+
 def _shuffle_and_flip(X, y, flip, g):
     order = torch.randperm(len(X), generator=g)
     X, y = X[order], y[order]

@@ -237,8 +237,7 @@ class Run:
 
 def moons_split(n: int = 400, seed: int = 0, dtype: torch.dtype = torch.float32) -> data.Split:
     """Two moons (noise 0.2), half for validation, standardized with the training rows' statistics."""
-    X, y = data.moons(n, noise=0.2, seed=seed)
-    split = data.standardize(data.train_val_split(X, y, val_fraction=0.5, seed=seed))
+    split = data.moons_split(n, noise=0.2, val_fraction=0.5, seed=seed)
     return data.Split(*(t.to(dtype) for t in (split.X_train, split.y_train, split.X_val, split.y_val)))
 
 

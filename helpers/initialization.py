@@ -520,8 +520,7 @@ def moons_split(seed: int = 0, n: int = 256) -> data.Split:
     training rows' mean and std."""
     check_int("seed", seed, 0)
     check_int("n", n, 4)
-    X, y = data.moons(n, noise=0.2, seed=seed)
-    return data.standardize(data.train_val_split(X, y, val_fraction=0.5, seed=seed))
+    return data.moons_split(n, noise=0.2, val_fraction=0.5, seed=seed)
 
 
 def train_scheme(scheme: str = "He", activation: str = "relu", depth: int = 10, optimizer: str = "sgd",

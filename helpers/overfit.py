@@ -20,7 +20,8 @@ MOONS_FLIP = 0.1
 REGRESSION_NOISE = 0.5
 
 
-def moons_split(n_train: int = 50, n_val: int = 500, seed: int = 0, flip: float = MOONS_FLIP) -> data.Split:
+def moons_split(n_train: int = 50, n_val: int = 500, seed: int = 0, flip: float = MOONS_FLIP,
+                noise: float = MOONS_NOISE) -> data.Split:
     """Two-moons training rows (with `flip` of their labels flipped) and clean validation rows.
 
     Training and validation use different seeds of the same generator, so adding training rows
@@ -29,8 +30,8 @@ def moons_split(n_train: int = 50, n_val: int = 500, seed: int = 0, flip: float 
     check_int("n_train", n_train, 4)
     check_int("n_val", n_val, 2)
     check_int("seed", seed, 0)
-    X_train, y_train = data.moons(n_train, noise=MOONS_NOISE, seed=1000 + seed, flip=flip)
-    X_val, y_val = data.moons(n_val, noise=MOONS_NOISE, seed=2000 + seed)
+    X_train, y_train = data.moons(n_train, noise=noise, seed=1000 + seed, flip=flip)
+    X_val, y_val = data.moons(n_val, noise=noise, seed=2000 + seed)
     return data.Split(X_train, y_train, X_val, y_val)
 
 

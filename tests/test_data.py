@@ -62,3 +62,11 @@ def test_split_and_standardize_use_training_statistics():
 def test_bad_arguments_raise_value_error_naming_them(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_moons_split_is_standardized_and_seeded():
+    a = data.moons_split(100, seed=2)
+    b = data.moons_split(100, seed=2)
+    assert len(a.X_train) == 50 and len(a.X_val) == 50
+    assert torch.equal(a.X_train, b.X_train)
+    assert torch.allclose(a.X_train.mean(0), torch.zeros(2), atol=1e-5)
