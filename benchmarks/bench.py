@@ -3,7 +3,7 @@
 For each notebook, in a fresh kernel (nbclient): Run All time, the kernel's peak resident memory,
 then `panel_sweep.sweep_all()` in the same kernel. Also `import helpers` time in fresh processes.
 Prints a markdown table; nothing here is a pass/fail test. Warm-up calls are excluded.
-Usage: python -m benchmarks.bench [--repeats 3] [--values 4] [notebooks/NN_x.ipynb ...]
+Usage: python -m benchmarks.bench [--repeats 3] [--values 4] [--profile DIR] [notebooks/NN_x.ipynb ...]
 """
 
 import argparse
@@ -40,7 +40,7 @@ def kernel_peak_mb(client) -> float:
     return float("nan")
 
 
-def bench_notebook(path: Path, values: int, repeats: int) -> dict:
+def bench_notebook(path: Path, values: int, repeats: int, profile: bool = False) -> dict:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     with client.setup_kernel():
@@ -52,7 +52,8 @@ def bench_notebook(path: Path, values: int, repeats: int) -> dict:
         peak_after_run = kernel_peak_mb(client)
         sweep = nbformat.v4.new_code_cell(
             f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
-            f"from benchmarks.panel_sweep import sweep_all\nsweep_all(values_per_control={values}, repeats={repeats})")
+            "from benchmarks.panel_sweep import sweep_all\n"
+            f"sweep_all(values_per_control={values}, repeats={repeats}, profile={profile})")
         nb.cells.append(sweep)
         client.execute_cell(sweep, len(nb.cells) - 1)
         peak = kernel_peak_mb(client)
@@ -77,16 +78,16 @@ def table(results: list[dict], helpers_import: float) -> str:
     rows += [f"| {r['notebook']} | {r['run_all']:.1f} | {r['peak_mb']:.0f} |" for r in results]
     rows += ["", "Per panel, seconds over every setting x repeat (warm-up excluded), caches bypassed:", "",
              "| notebook | panel (controls) | settings | compute median / p90 / max | draw+render median / p90 / max "
-             "| total median / p90 / max | floor (bare loop + render) | ratio |",
+             "| total median / p90 / max | floor: bare work + render | ratio |",
              "|---|---|---|---|---|---|---|---|"]
     for r in results:
         for i, p in enumerate(r["panels"]):
             floor = p["floor_train_median"] + p["floor_render"]
             median_total = statistics.median(p["total"])
-            ratio = f"{median_total / floor:.2f}" if p["train_calls_seen"] else "n/a (no train() call)"
+            work = f"{p['floor_train_median']:.3f}" if p["work_replayed"] else "0 (no training)"
             rows.append(f"| {r['notebook']} | {i}: {', '.join(p['controls'])} | {p['settings']} | "
                         f"{stats(p['compute'])} | {stats(p['draw_render'])} | {stats(p['total'])} | "
-                        f"{floor:.3f} | {ratio} |")
+                        f"{work} + {p['floor_render']:.3f} | {median_total / floor:.2f} |")
     return "\n".join(rows)
 
 
@@ -96,12 +97,18 @@ def main():
     parser.add_argument("--values", type=int, default=4, help="values per control (default 4)")
     parser.add_argument("--repeats", type=int, default=3, help="timed repetitions per setting (default 3)")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--profile", type=Path, help="also profile each panel; write the reports in this folder")
     args = parser.parse_args()
     paths = args.notebooks or sorted((REPO / "notebooks").glob("*.ipynb"))
     results = []
     for path in paths:
         print(f"benchmarking {path.name} ...", file=sys.stderr, flush=True)
-        results.append(bench_notebook(path.resolve(), args.values, args.repeats))
+        result = bench_notebook(path.resolve(), args.values, args.repeats, profile=args.profile is not None)
+        results.append(result)
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            for i, panel in enumerate(result["panels"]):
+                (args.profile / f"{path.stem}_panel{i}.txt").write_text(panel.pop("profile"))
     report = table(results, import_seconds())
     print(report)
     if args.json:

@@ -66,7 +66,7 @@ class MechanismView:
         ax_eval, ax_train, ax_units = self.axes
         images = {}
         for key, ax in (("eval", ax_eval), ("train", ax_train)):
-            ax.clear()
+            plots.clear_artists(ax)
             images[key] = ax.imshow(h.numpy(), cmap=ACTIVATION_CMAP, vmin=0, vmax=1, aspect="auto",
                                     interpolation="nearest")
             ax.grid(False)
@@ -75,7 +75,7 @@ class MechanismView:
         crosses_artist = ax_eval.scatter(crosses[:, 0], crosses[:, 1], marker="x", s=22,
                                          color=plots.OKABE_ITO["vermilion"], linewidths=1.2)
         units = np.arange(h.shape[1])
-        ax_units.clear()
+        plots.clear_artists(ax_units)
         bars = ax_units.bar(units, unit_means[0], color=plots.OKABE_ITO["grey"], label="eval mode")
         (one_pass,) = ax_units.plot(units, unit_means[1], "o", color=plots.COLORS["train"], ms=4,
                                     label="one training pass")

@@ -212,7 +212,7 @@ def draw_comparison(ax, histories: dict[str, train.History], title: str, extra: 
 
     The y-range covers the runs that did not diverge; diverged runs are listed in a box instead.
     """
-    ax.clear()
+    plots.clear_artists(ax)
     ax.axhline(math.log(2), color=plots.COLORS["marker"], ls=":", lw=1)
     runs = [(label, h, "-") for label, h in histories.items()]
     runs += [(label, h, "--") for label, h in (extra or {}).items()]

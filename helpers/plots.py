@@ -88,6 +88,24 @@ def freeze_layout(fig) -> None:
     connection = fig.canvas.mpl_connect("draw_event", freeze)
 
 
+def clear_artists(ax) -> None:
+    """Remove what the last redraw put on `ax` (lines, points, bars, images, texts, legend) and autoscale again.
+
+    Use it instead of `ax.clear()` in a live panel's draw function: `ax.clear()` also throws away the
+    axes' tick objects, and matplotlib rebuilds every tick (and, on a log axis, every minor tick) at
+    the next render, which was a third to a half of a redraw. What stays: ticks, scale, grid, tick
+    settings. Titles and labels stay until the draw function sets them again.
+    """
+    for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.images, *ax.texts, *ax.artists, *ax.tables]:
+        artist.remove()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    ax.containers.clear()
+    ax.set_prop_cycle(None)  # the next line without a colour gets the first colour again
+    ax.relim()
+    ax.set_autoscale_on(True)
+
+
 def mark_diverged(ax, message: str) -> None:
     """Write `message` across the middle of `ax` in a box, so a NaN run never shows a blank plot."""
     ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", fontsize=11,
@@ -98,18 +116,21 @@ def mark_diverged(ax, message: str) -> None:
 def loss_curves(ax, history, title: str | None = None, log: bool = True) -> None:
     """Draw a `helpers.train.History`'s training and validation loss against the update step.
 
-    Non-finite values are left out; a diverged run gets a "diverged at step N" box.
+    The loss axis is logarithmic when `log` and the losses span at least a decade (a narrower range
+    reads better, and keeps short tick labels, on a linear axis). Non-finite values are left out;
+    a diverged run gets a "diverged at step N" box.
     """
-    ax.clear()
+    clear_artists(ax)
     steps = np.asarray(history.step)
     for key, label in (("train_loss", "train"), ("val_loss", "validation")):
         values = np.asarray(getattr(history, key), dtype=float)
         ok = np.isfinite(values)
         ax.plot(steps[ok], values[ok], color=COLORS["train" if key == "train_loss" else "val"], label=label)
-    if log and _all_positive(history.train_loss + history.val_loss):
-        ax.set_yscale("log")
+    if log and _spans_a_decade(history.train_loss + history.val_loss):
+        _set_yscale(ax, "log")
         ax.set_ylabel("loss (log scale)")
     else:
+        _set_yscale(ax, "linear")
         ax.set_ylabel("loss")
     ax.set_xlabel("update step")
     if history.best_step is not None:
@@ -127,7 +148,7 @@ def decision_boundary(ax, model: torch.nn.Module, X: torch.Tensor, y: torch.Tens
 
     Training points are filled circles; validation points (if given) are hollow.
     """
-    ax.clear()
+    clear_artists(ax)
     points = X if X_val is None else torch.cat([X, X_val])
     lo = points.min(dim=0).values.numpy() - 0.5
     hi = points.max(dim=0).values.numpy() + 0.5
@@ -156,6 +177,11 @@ def decision_boundary(ax, model: torch.nn.Module, X: torch.Tensor, y: torch.Tens
     ax.set_title(title or "Decision boundary (black line: p = 0.5)")
 
 
-def _all_positive(values) -> bool:
+def _set_yscale(ax, scale: str) -> None:
+    if ax.get_yscale() != scale:  # setting the same scale again would reset the tick locators
+        ax.set_yscale(scale)
+
+
+def _spans_a_decade(values) -> bool:
     finite = [v for v in values if math.isfinite(v)]
-    return bool(finite) and min(finite) > 0
+    return bool(finite) and min(finite) > 0 and max(finite) >= 10 * min(finite)

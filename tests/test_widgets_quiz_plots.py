@@ -122,3 +122,40 @@ def test_palette_is_shared_and_distinct_for_train_and_validation():
     assert set(plots.COLORS.values()) <= set(plots.OKABE_ITO.values())
     assert set(plots.SCHEME_COLORS) >= {"zeros", "normal", "xavier_normal", "he_normal", "lecun_normal",
                                          "pytorch_default"}
+
+
+def test_clear_artists_removes_the_last_draw_but_keeps_the_ticks():
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [1, 10, 100], label="a")
+    ax.bar([1, 2], [3, 4])
+    ax.text(0.5, 0.5, "note")
+    ax.legend()
+    ax.set_yscale("log")
+    fig.canvas.draw()
+    tick = ax.yaxis.get_major_ticks()[0]
+    plots.clear_artists(ax)
+    assert not (ax.lines or ax.patches or ax.texts or ax.containers) and ax.get_legend() is None
+    assert ax.get_yscale() == "log" and ax.yaxis.get_major_ticks()[0] is tick  # ticks are reused, not rebuilt
+    ax.plot([0, 1], [5, 6])
+    ax.autoscale_view()
+    low, high = ax.get_ylim()
+    assert 4 < low < 5 and 6 < high < 7  # limits follow the new data only
+    plt.close(fig)
+
+
+def _history(train_loss, val_loss, diverged_at=None):
+    h = train.History(step=list(range(len(train_loss))), train_loss=list(train_loss), val_loss=list(val_loss))
+    h.diverged_at = diverged_at
+    return h
+
+
+def test_loss_curves_log_scale_only_when_the_losses_span_a_decade_and_redraws_do_not_pile_up():
+    fig, ax = plt.subplots()
+    plots.loss_curves(ax, _history([0.7, 0.1, 0.01], [0.7, 0.3, 0.4]))
+    assert ax.get_yscale() == "log" and "log scale" in ax.get_ylabel()
+    plots.loss_curves(ax, _history([0.75, 0.72, 0.70], [0.76, 0.73, 0.71]))
+    assert ax.get_yscale() == "linear" and "log" not in ax.get_ylabel()
+    plots.loss_curves(ax, _history([0.7, float("nan")], [0.7, float("nan")], diverged_at=1))
+    plots.loss_curves(ax, _history([0.7, 0.6], [0.7, 0.65]))
+    assert len(ax.lines) == 2 and not ax.texts  # one train and one validation line; no stale "diverged" box
+    plt.close(fig)
