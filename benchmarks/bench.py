@@ -78,8 +78,8 @@ def table(results: list[dict], helpers_import: float) -> str:
     rows += [f"| {r['notebook']} | {r['run_all']:.1f} | {r['peak_mb']:.0f} |" for r in results]
     rows += ["", "Per panel, seconds over every setting x repeat (warm-up excluded), caches bypassed:", "",
              "| notebook | panel (controls) | settings | compute median / p90 / max | draw+render median / p90 / max "
-             "| total median / p90 / max | floor: bare work + render | ratio |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| total median / p90 / max | floor: bare work + render | ratio | repaint | ratio to work + repaint |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         for i, p in enumerate(r["panels"]):
             floor = p["floor_train_median"] + p["floor_render"]
@@ -87,7 +87,8 @@ def table(results: list[dict], helpers_import: float) -> str:
             work = f"{p['floor_train_median']:.3f}" if p["work_replayed"] else "0 (no training)"
             rows.append(f"| {r['notebook']} | {i}: {', '.join(p['controls'])} | {p['settings']} | "
                         f"{stats(p['compute'])} | {stats(p['draw_render'])} | {stats(p['total'])} | "
-                        f"{work} + {p['floor_render']:.3f} | {median_total / floor:.2f} |")
+                        f"{work} + {p['floor_render']:.3f} | {median_total / floor:.2f} | {p['repaint']:.3f} | "
+                        f"{median_total / (p['floor_train_median'] + p['repaint']):.2f} |")
     return "\n".join(rows)
 
 

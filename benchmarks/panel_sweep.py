@@ -7,7 +7,8 @@ cache is bypassed (each call does the real work), and each setting is timed `rep
     render   fig.canvas.draw() + PNG encode of the canvas (what ipympl sends the browser)
 One warm-up call per panel is excluded. The floor beside each panel is measured in the same run:
 the PyTorch work the compute did, replayed bare (`benchmarks.floors`), plus one render of a
-figure of the same size and axes holding one line each.
+figure of the same size and axes holding one line each. Beside it, `repaint`: rendering the panel's
+own figure again with nothing changed, the cost of painting this picture at all.
 With `profile=True`, each panel's sweep also runs under cProfile and the functions that took most
 of its time are listed (where the time goes, not a timing: cProfile slows Python code down).
 """
@@ -93,6 +94,7 @@ def sweep_panel(panel: LivePanel, values_per_control: int, repeats: int) -> dict
             draw.append(t2 - t1)
             floor_train.append(recorder.replay_seconds())
     panel.draw(panel.compute(**kwargs_of(defaults)), **defaults)
+    repaint = statistics.median(render_seconds(panel.fig) for _ in range(3))  # this picture, nothing changed
     total = [c + d + r for c, d, r in zip(compute, draw, render, strict=True)]
     blank = blank_render_seconds(panel.fig)
     return {
@@ -102,6 +104,7 @@ def sweep_panel(panel: LivePanel, values_per_control: int, repeats: int) -> dict
         "floor_train_median": statistics.median(floor_train),
         "work_replayed": any(v > 0 for v in floor_train),
         "floor_render": blank,
+        "repaint": repaint,
     }
 
 

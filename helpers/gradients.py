@@ -136,12 +136,12 @@ def flow(depth: int, width: int = 256, activation: str = "relu", init: str = "he
          n_samples: int = 64, seed: int = 0, targets: str = "random") -> Flow:
     """Measure a fresh `deep_mlp`'s gradient flow: MSE to random (or zero) targets (`random_regression`), float64.
 
-    Built on `helpers.probes.gradients` (signal and weight norms) and `helpers.probes.activations`.
+    Built on `helpers.probes.gradients`: signal and weight norms, and the activations of the same pass.
     """
     model = deep_mlp(depth, width, activation, init, gain, seed=seed)
     X, y = random_regression(width, n_samples, seed, targets)
     grads = probes.gradients(model, X, y, loss="mse")
-    acts = probes.activations(model.double(), X.double())
+    acts = grads.forward
     hidden = acts.post[:-1] if depth > 1 else acts.post
     dead = probes.dead_fraction(hidden) if activation == "relu" else np.zeros(len(hidden))
     saturated = probes.saturated_fraction(hidden) if activation == "tanh" else np.zeros(len(hidden))

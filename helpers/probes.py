@@ -56,10 +56,14 @@ def saturated_fraction(values: list[torch.Tensor], threshold: float = 0.97) -> n
 
 @dataclass
 class Gradients:
-    """Per layer k = 1..L (index k-1): ||dL/dh_k|| (the signal) and ||dL/dW_k|| (the weights' gradient)."""
+    """Per layer k = 1..L (index k-1): ||dL/dh_k|| (the signal) and ||dL/dW_k|| (the weights' gradient).
+
+    `forward` holds the same pass's activations (float64), so a caller needs no second forward pass.
+    """
 
     signal: np.ndarray
     weight: np.ndarray
+    forward: Activations | None = None
 
 
 def gradients(model: nn.Sequential, X: torch.Tensor, y: torch.Tensor, loss: str = "mse") -> Gradients:
@@ -85,7 +89,8 @@ def gradients(model: nn.Sequential, X: torch.Tensor, y: torch.Tensor, loss: str 
     value.backward()
     signal = np.array([h.grad.norm().item() for h in post])
     weight = np.array([layer.weight.grad.norm().item() for layer in linear_layers(model64)])
-    return Gradients(signal=signal, weight=weight)
+    forward = Activations([z.detach() for z in pre], [h.detach() for h in post])
+    return Gradients(signal=signal, weight=weight, forward=forward)
 
 
 def _record(model, X, keep_graph):

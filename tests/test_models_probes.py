@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -75,3 +76,15 @@ def test_gradients_do_not_underflow_in_deep_sigmoid_net():
     grads = probes.gradients(m, torch.randn(64, 8), torch.randn(64))
     assert all(math.isfinite(math.log10(g)) for g in grads.signal)
     assert grads.signal[0] < 1e-6 * grads.signal[-1]
+
+
+def test_gradients_keep_the_forward_pass_they_measured():
+    model = models.mlp(8, [16, 16], 4, activation="tanh", seed=0)
+    X, y = torch.randn(32, 8), torch.randn(32, 4)
+    grads = probes.gradients(model, X, y)
+    again = probes.activations(copy.deepcopy(model).double(), X.double())
+    assert len(grads.forward.post) == len(again.post) == 3
+    for mine, theirs in zip(grads.forward.post + grads.forward.pre, again.post + again.pre, strict=True):
+        assert mine.dtype == torch.float64 and not mine.requires_grad
+        assert torch.equal(mine, theirs)
+    assert next(model.parameters()).dtype == torch.float32  # the caller's model is left as it was
