@@ -1,9 +1,10 @@
 """Every notebook, in JupyterLab in headless Chromium, as a learner would use it.
 
 Open the notebook, wait for an idle kernel, Run All, wait until every cell has run, check there is
-no error output; then move every slider one step right with the keyboard and check that the
-panel's plot changed and no error appeared. The time from key press to settled plot is printed
-for each slider (a figure for the closing note, not a pass/fail assertion beyond a 10 s ceiling).
+no error output; then move every slider one step right with the keyboard, and set every drop-down
+to its next option, and check each time that the panel's plot changed and no error appeared. The
+time from the move to the settled plot is printed for each control (a figure for the closing note,
+not a pass/fail assertion beyond a 10 s ceiling).
 The kernel's peak resident memory is printed and must stay under Binder's budget.
 """
 
@@ -22,7 +23,7 @@ NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
 # The visible notebook only: JupyterLab can restore other tabs, which stay in the DOM, hidden.
 NB = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
 RUN_ALL_TIMEOUT_S = 240
-SLIDER_CEILING_S = 10.0
+CONTROL_CEILING_S = 10.0
 SETTLE_S = 0.5
 KERNEL_MEMORY_LIMIT_MB = 700
 
@@ -104,8 +105,40 @@ def _kernel_peak_mb(lab) -> float:
     return peak
 
 
+def _label(handle, container: str) -> str:
+    return handle.evaluate(f"h => (h.closest('{container}').querySelector('.widget-label') || {{}}).textContent || '?'")
+
+
+def _check_redraw(page, handle, what: str, act) -> None:
+    """Do `act()` (move a control) and wait until the control's panel shows a new, settled plot."""
+    handle.scroll_into_view_if_needed()
+    before = _stable_signature(handle)
+    pressed = time.monotonic()
+    act()
+    first_change = last_change = None
+    changes = 0
+    current = before
+    while True:
+        time.sleep(0.02)
+        now_signature = _signature(handle)
+        now = time.monotonic()
+        if now_signature != current:
+            current, last_change = now_signature, now
+            first_change = first_change or now
+            changes += 1
+        settled = last_change is not None and now - last_change > SETTLE_S and _kernel_idle(page)
+        if settled or now - pressed > CONTROL_CEILING_S:
+            break
+    assert last_change is not None, f"{what}: moved, but its plot did not change"
+    latency = last_change - pressed
+    print(f"  {what:70s} {latency * 1000:6.0f} ms to settled plot"
+          f" (first change {(first_change - pressed) * 1000:.0f} ms, {changes} change(s))")
+    assert latency < CONTROL_CEILING_S
+    assert not _errors(page), f"{what}: error after the move: {_errors(page)}"
+
+
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_runs_and_every_slider_redraws(lab, browser_context, name):
+def test_notebook_runs_and_every_control_redraws(lab, browser_context, name):
     page = browser_context.new_page()
     try:
         # A workspace of its own, reset: no tab of an earlier notebook is restored into this page.
@@ -127,35 +160,18 @@ def test_notebook_runs_and_every_slider_redraws(lab, browser_context, name):
         print(f"\n{name}: Run All {time.monotonic() - started:.1f} s, {len(prompts)} code cells")
         assert not _errors(page), f"{name}: error output after Run All: {_errors(page)}"
 
-        handles = page.query_selector_all(f"{NB} .course-panel .widget-slider .noUi-handle")
-        for index, handle in enumerate(handles):
-            handle.scroll_into_view_if_needed()
-            before = _stable_signature(handle)
-            handle.focus()
-            pressed = time.monotonic()
-            page.keyboard.press("ArrowRight")
-            first_change = last_change = None
-            changes = 0
-            current = before
-            while True:
-                time.sleep(0.02)
-                now_signature = _signature(handle)
-                now = time.monotonic()
-                if now_signature != current:
-                    current, last_change = now_signature, now
-                    first_change = first_change or now
-                    changes += 1
-                settled = last_change is not None and now - last_change > SETTLE_S and _kernel_idle(page)
-                if settled or now - pressed > SLIDER_CEILING_S:
-                    break
-            label = handle.evaluate(
-                "h => (h.closest('.widget-slider').querySelector('.widget-label') || {}).textContent || '?'")
-            assert last_change is not None, f"{name}: slider {index} ({label!r}) moved but its plot did not change"
-            latency = last_change - pressed
-            print(f"  slider {index:2d} {label.strip()!r:28s} {latency * 1000:6.0f} ms to settled plot"
-                  f" (first change {(first_change - pressed) * 1000:.0f} ms, {changes} change(s))")
-            assert latency < SLIDER_CEILING_S
-            assert not _errors(page), f"{name}: error after moving slider {index} ({label!r}): {_errors(page)}"
+        sliders = page.query_selector_all(f"{NB} .course-panel .widget-slider .noUi-handle")
+        for index, handle in enumerate(sliders):
+            label = _label(handle, ".widget-slider")
+            _check_redraw(page, handle, f"{name}: slider {index} ({label!r})",
+                          lambda h=handle: (h.focus(), page.keyboard.press("ArrowRight")))
+        dropdowns = page.query_selector_all(f"{NB} .course-panel .widget-dropdown select")
+        for index, select in enumerate(dropdowns):
+            label = _label(select, ".widget-dropdown")
+            options = select.evaluate("s => Array.from(s.options).map(o => o.value)")
+            following = options[(options.index(select.input_value()) + 1) % len(options)]
+            _check_redraw(page, select, f"{name}: drop-down {index} ({label!r}) -> option {following!r}",
+                          lambda s=select, v=following: s.select_option(v))
         peak = _kernel_peak_mb(lab)
         print(f"  kernel peak memory {peak:.0f} MB")
         assert peak < KERNEL_MEMORY_LIMIT_MB, f"{name}: kernel peaked at {peak:.0f} MB"
