@@ -36,4 +36,4 @@ clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
 
 bench: install
-	$(BIN)/python -m benchmarks.bench
+	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
