@@ -94,7 +94,8 @@ def clear_artists(ax) -> None:
     Use it instead of `ax.clear()` in a live panel's draw function: `ax.clear()` also throws away the
     axes' tick objects, and matplotlib rebuilds every tick (and, on a log axis, every minor tick) at
     the next render, which was a third to a half of a redraw. What stays: ticks, scale, grid, tick
-    settings. Titles and labels stay until the draw function sets them again.
+    settings, and the categories of a categorical axis (so give bars numeric positions and set the tick
+    labels, not strings). Titles and labels stay until the draw function sets them again.
     """
     for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.images, *ax.texts, *ax.artists, *ax.tables]:
         artist.remove()
@@ -116,9 +117,8 @@ def mark_diverged(ax, message: str) -> None:
 def loss_curves(ax, history, title: str | None = None, log: bool = True) -> None:
     """Draw a `helpers.train.History`'s training and validation loss against the update step.
 
-    The loss axis is logarithmic when `log` and the losses span at least a decade (a narrower range
-    reads better, and keeps short tick labels, on a linear axis). Non-finite values are left out;
-    a diverged run gets a "diverged at step N" box.
+    The loss axis is logarithmic if `log` and every loss is positive. Non-finite values are left
+    out; a diverged run gets a "diverged at step N" box.
     """
     clear_artists(ax)
     steps = np.asarray(history.step)
@@ -126,7 +126,7 @@ def loss_curves(ax, history, title: str | None = None, log: bool = True) -> None
         values = np.asarray(getattr(history, key), dtype=float)
         ok = np.isfinite(values)
         ax.plot(steps[ok], values[ok], color=COLORS["train" if key == "train_loss" else "val"], label=label)
-    if log and _spans_a_decade(history.train_loss + history.val_loss):
+    if log and _all_positive(history.train_loss + history.val_loss):
         _set_yscale(ax, "log")
         ax.set_ylabel("loss (log scale)")
     else:
@@ -182,6 +182,6 @@ def _set_yscale(ax, scale: str) -> None:
         ax.set_yscale(scale)
 
 
-def _spans_a_decade(values) -> bool:
+def _all_positive(values) -> bool:
     finite = [v for v in values if math.isfinite(v)]
-    return bool(finite) and min(finite) > 0 and max(finite) >= 10 * min(finite)
+    return bool(finite) and min(finite) > 0

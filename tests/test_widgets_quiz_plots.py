@@ -149,12 +149,14 @@ def _history(train_loss, val_loss, diverged_at=None):
     return h
 
 
-def test_loss_curves_log_scale_only_when_the_losses_span_a_decade_and_redraws_do_not_pile_up():
+def test_loss_curves_scale_follows_log_and_redraws_do_not_pile_up():
     fig, ax = plt.subplots()
     plots.loss_curves(ax, _history([0.7, 0.1, 0.01], [0.7, 0.3, 0.4]))
     assert ax.get_yscale() == "log" and "log scale" in ax.get_ylabel()
-    plots.loss_curves(ax, _history([0.75, 0.72, 0.70], [0.76, 0.73, 0.71]))
+    plots.loss_curves(ax, _history([0.75, 0.72, 0.70], [0.76, 0.73, 0.71]), log=False)
     assert ax.get_yscale() == "linear" and "log" not in ax.get_ylabel()
+    plots.loss_curves(ax, _history([0.7, 0.0], [0.7, 0.1]))  # a zero loss cannot go on a log axis
+    assert ax.get_yscale() == "linear"
     plots.loss_curves(ax, _history([0.7, float("nan")], [0.7, float("nan")], diverged_at=1))
     plots.loss_curves(ax, _history([0.7, 0.6], [0.7, 0.65]))
     assert len(ax.lines) == 2 and not ax.texts  # one train and one validation line; no stale "diverged" box
