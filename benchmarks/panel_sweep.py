@@ -61,7 +61,7 @@ def blank_render_seconds(fig) -> float:
         blank = plt.figure(figsize=(width, height), dpi=fig.dpi)
     for ax in fig.axes:
         blank.add_axes(ax.get_position()).plot([0, 1], [0, 1])
-    seconds = statistics.median(render_seconds(blank) for _ in range(3))
+    seconds = statistics.median(render_seconds(blank) for _ in range(7))
     plt.close(blank)
     return seconds
 
@@ -94,7 +94,7 @@ def sweep_panel(panel: LivePanel, values_per_control: int, repeats: int) -> dict
             draw.append(t2 - t1)
             floor_train.append(recorder.replay_seconds())
     panel.draw(panel.compute(**kwargs_of(defaults)), **defaults)
-    repaint = statistics.median(render_seconds(panel.fig) for _ in range(3))  # this picture, nothing changed
+    repaint = statistics.median(render_seconds(panel.fig) for _ in range(7))  # this picture, nothing changed
     total = [c + d + r for c, d, r in zip(compute, draw, render, strict=True)]
     blank = blank_render_seconds(panel.fig)
     return {

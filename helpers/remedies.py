@@ -15,7 +15,6 @@ so one update is one epoch and more data never means more updates. The remedies:
 """
 
 import copy
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,51 +65,37 @@ def train_moons(n_train: int = 50, width: int = 256, depth: int = 3, jitter: flo
         check_int("patience", patience, 1)
     split = overfit.moons_split(n_train, seed=seed)
     model = overfit.big_model(width=width, depth=depth, seed=seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    g = torch.Generator().manual_seed(5000 + seed)
-    history = train.History()
-    run = Run(history, model, split, seed)
-    best_state = None
+    run = Run(train.History(), model, split, seed)
+    noise = torch.Generator().manual_seed(5000 + seed)
 
-    def check(step):
+    def jitter_inputs(X):
+        return X + jitter * torch.randn(X.shape, generator=noise)
+
+    best_state = copy.deepcopy(model.state_dict())  # the weights of the best check so far (step 0 at first)
+
+    def early_stopping(step, model, history):
         nonlocal best_state
-        tl, ta = train.evaluate(model, split.X_train, split.y_train)
-        vl, va = train.evaluate(model, split.X_val, split.y_val)
-        history.step.append(step)
-        history.train_loss.append(tl)
-        history.val_loss.append(vl)
-        history.train_acc.append(ta)
-        history.val_acc.append(va)
-        if math.isfinite(vl) and vl < history.best_val_loss:
-            history.best_val_loss, history.best_step = vl, step
-            if patience is not None and run.stopped_at is None:
-                best_state = copy.deepcopy(model.state_dict())
-        if patience is not None and run.stopped_at is None and step - history.best_step >= patience:
+        if run.stopped_at is not None or history.step[-1] != step:  # stopped already, or no check at this step
+            return
+        if history.best_step == step:
+            best_state = copy.deepcopy(model.state_dict())
+        elif step - history.best_step >= patience:
             run.stopped_at, run.best_step = step, history.best_step
-            run.restored = copy.deepcopy(model)
-            run.restored.load_state_dict(best_state)
+            run.restored = _with_state(model, best_state)
 
-    check(0)
-    for step in range(1, steps + 1):
-        X = split.X_train
-        if jitter > 0:
-            X = X + jitter * torch.randn(X.shape, generator=g)
-        model.train()
-        loss = train.data_loss(model(X), split.y_train, "bce")
-        if not torch.isfinite(loss):
-            history.diverged_at = step
-            break
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % eval_every == 0 or step == steps:
-            check(step)
+    run.history = train.train(model, split, steps=steps, lr=lr, optimizer="adam", eval_every=eval_every, seed=seed,
+                              transform=jitter_inputs if jitter > 0 else None,
+                              after_step=early_stopping if patience is not None else None)
     if patience is not None and run.stopped_at is None:  # never ran out of patience: restore the best anyway
-        run.stopped_at, run.best_step = history.step[-1], history.best_step
-        run.restored = copy.deepcopy(model)
-        run.restored.load_state_dict(best_state)
-    model.eval()
+        run.stopped_at, run.best_step = run.history.step[-1], run.history.best_step
+        run.restored = _with_state(model, best_state)
     return run
+
+
+def _with_state(model: nn.Module, state: dict) -> nn.Module:
+    restored = copy.deepcopy(model)
+    restored.load_state_dict(state)
+    return restored
 
 
 def early_stopping_point(steps, val_loss, patience: int) -> tuple[int, int]:

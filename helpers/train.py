@@ -96,7 +96,9 @@ def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0, mome
 def train(model: nn.Module, split: Split, steps: int = 300, lr: float = 1e-2, optimizer: str = "adam",
           loss: str = "bce", batch_size: int | None = None, weight_decay: float = 0.0, momentum: float = 0.0,
           penalty: Callable[[nn.Module], torch.Tensor] | None = None, clip_norm: float | None = None,
-          eval_every: int = 1, seed: int = 0, keep_best: bool = False) -> History:
+          eval_every: int = 1, seed: int = 0, keep_best: bool = False,
+          transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+          after_step: Callable[[int, nn.Module, History], None] | None = None) -> History:
     """Train `model` in place on `split` for `steps` updates and return its `History`.
 
     batch_size=None is full batch; otherwise mini-batches drawn by a generator seeded with
@@ -104,6 +106,9 @@ def train(model: nn.Module, split: Split, steps: int = 300, lr: float = 1e-2, op
     loss (L1/L2 lessons); `clip_norm` clips the global gradient norm before each step.
     If the loss becomes NaN/inf, training stops and `history.diverged_at` records the step.
     `keep_best` stores a copy of the weights at the best validation loss (early stopping).
+    `transform(x_batch)` changes the inputs of every update (data augmentation: the training
+    metrics are still measured on the unchanged rows). `after_step(step, model, history)` runs
+    after every update, and after its evaluation on the steps that have one.
     """
     check_int("steps", steps, 1)
     check_choice("loss", loss, LOSSES)
@@ -126,6 +131,8 @@ def train(model: nn.Module, split: Split, steps: int = 300, lr: float = 1e-2, op
         else:
             idx = torch.randint(0, n, (batch_size,), generator=g)
             xb, yb = split.X_train[idx], split.y_train[idx]
+        if transform is not None:
+            xb = transform(xb)
         model.train()
         value = data_loss(model(xb), yb, loss)
         if penalty is not None:
@@ -143,6 +150,8 @@ def train(model: nn.Module, split: Split, steps: int = 300, lr: float = 1e-2, op
             if not math.isfinite(history.train_loss[-1]):
                 history.diverged_at = step
                 break
+        if after_step is not None:
+            after_step(step, model, history)
     model.eval()
     return history
 

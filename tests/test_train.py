@@ -1,6 +1,7 @@
 import math
 
 import pytest
+import torch
 
 from helpers import data, models, train
 
@@ -47,6 +48,34 @@ def test_penalty_recorded_separately_and_keep_best():
     h = train.train(models.mlp(2, [16], seed=0), _split(), steps=20, penalty=penalty, keep_best=True)
     assert len(h.penalty) == len(h.step) and all(v > 0 for v in h.penalty)
     assert h.best_state is not None and h.best_val_loss == min(h.val_loss)
+
+
+def test_transform_changes_what_each_update_sees_but_not_the_recorded_metrics():
+    split = _split()
+    seen = []
+
+    def record_inputs(X):
+        seen.append(X.clone())
+        return X * 0.0  # the network sees nothing: it can only learn the class balance
+
+    m = models.mlp(2, [16], seed=0)
+    h = train.train(m, split, steps=30, eval_every=30, transform=record_inputs)
+    assert len(seen) == 30 and all(torch.equal(x, split.X_train) for x in seen)
+    assert h.train_loss[-1] == pytest.approx(train.evaluate(m, split.X_train, split.y_train)[0], rel=1e-6)
+    assert h.train_acc[-1] <= 0.6  # measured on the real inputs, which the network never saw
+    plain = train.train(models.mlp(2, [16], seed=0), split, steps=30, eval_every=30)
+    assert plain.train_acc[-1] >= 0.7
+
+
+def test_after_step_runs_after_every_update_and_sees_its_evaluation():
+    calls = []
+
+    def after(step, model, history):
+        calls.append((step, history.step[-1], model.training))
+
+    train.train(models.mlp(2, [8], seed=0), _split(), steps=12, eval_every=5, after_step=after)
+    assert [c[0] for c in calls] == list(range(1, 13))
+    assert [c[1] for c in calls] == [0, 0, 0, 0, 5, 5, 5, 5, 5, 10, 10, 12]  # latest evaluation, this one included
 
 
 def test_mse_has_no_accuracy():
