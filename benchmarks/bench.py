@@ -84,7 +84,7 @@ def table(results: list[dict], helpers_import: float) -> str:
         for i, p in enumerate(r["panels"]):
             floor = p["floor_train_median"] + p["floor_render"]
             median_total = statistics.median(p["total"])
-            work = f"{p['floor_train_median']:.3f}" if p["work_replayed"] else "0 (no training)"
+            work = f"{p['floor_train_median']:.3f}" if p["work_replayed"] else "0 (none to replay)"
             rows.append(f"| {r['notebook']} | {i}: {', '.join(p['controls'])} | {p['settings']} | "
                         f"{stats(p['compute'])} | {stats(p['draw_render'])} | {stats(p['total'])} | "
                         f"{work} + {p['floor_render']:.3f} | {median_total / floor:.2f} | {p['repaint']:.3f} | "

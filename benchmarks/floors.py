@@ -6,8 +6,8 @@ replayed by its bare version below: the same model (a copy taken at call time), 
 and number of steps, or the same forward/backward passes, and nothing else (no History, no
 evaluation passes, no statistics, no input checks). Model and data are built outside the timer.
 
-A panel whose compute calls none of these helpers reads results made at Run All (its training
-floor is 0: nothing trains when a slider moves).
+A panel whose compute calls none of these helpers has no PyTorch work to replay (its results were
+made at Run All, or it does a little numpy): its work floor is 0.
 """
 
 import copy
@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 import helpers.gradients
+import helpers.init
 import helpers.initialization
 import helpers.probes
 import helpers.regularization
@@ -38,7 +39,7 @@ def _bare_loop(model, opt, X, y, a: dict, penalty=None) -> float:
     started = time.perf_counter()
     model.train()
     for _ in range(a["steps"]):
-        loss = data_loss(model(X), y, a["loss"])
+        loss = data_loss(model(X if a.get("transform") is None else a["transform"](X)), y, a["loss"])
         if penalty is not None:
             loss = loss + penalty(model)
         if not torch.isfinite(loss):
@@ -51,7 +52,7 @@ def _bare_loop(model, opt, X, y, a: dict, penalty=None) -> float:
     return time.perf_counter() - started
 
 
-def bare_train(a: dict) -> float:
+def bare_train(a: dict, result=None) -> float:
     """helpers.train.train: `steps` updates (mini-batches of the first `batch_size` rows), penalty and clip included."""
     model, split = a["model"], a["split"]
     opt = make_optimizer(a["optimizer"], model.parameters(), a["lr"], a["weight_decay"], a["momentum"])
@@ -61,7 +62,7 @@ def bare_train(a: dict) -> float:
     return _bare_loop(model, opt, X, y, a, a["penalty"])
 
 
-def bare_train_recording(a: dict) -> float:
+def bare_train_recording(a: dict, result=None) -> float:
     """helpers.gradients.train_recording: the same full-batch steps, without the per-layer update ratios."""
     model, split = a["model"], a["split"]
     if a["optimizer"] == "adam":
@@ -71,7 +72,7 @@ def bare_train_recording(a: dict) -> float:
     return _bare_loop(model, opt, split.X_train, split.y_train, a)
 
 
-def bare_decay_trajectories(a: dict) -> float:
+def bare_decay_trajectories(a: dict, result=None) -> float:
     """helpers.regularization.decay_trajectories: two models in lockstep (L2 in the loss; decay in the step)."""
     reg = helpers.regularization
     lr = reg.DECAY_LR[a["optimizer"]] if a["lr"] is None else a["lr"]
@@ -105,31 +106,38 @@ def bare_decay_trajectories(a: dict) -> float:
     return _timed(loop)
 
 
-def bare_layer_statistics(a: dict) -> float:
-    """helpers.initialization.layer_statistics: depth x (z = h W^T + b, h = phi(z)), then the backward products."""
-    depth, width = a["depth"], a["width"]
-    n = helpers.initialization.N_SAMPLES
-    g = torch.Generator().manual_seed(a["seed"])
-    weights = torch.randn(depth, width, width, generator=g) * (1 / math.sqrt(width))
-    h0 = a["input_mean"] + a["input_scale"] * torch.randn(n, width, generator=g)
-    error = torch.randn(n, width, generator=g)
+def bare_layer_statistics(a: dict, stats) -> float:
+    """helpers.initialization.layer_statistics: the layers it ran (z = h W^T + b, h = phi(z)), then, if it did not
+    stop early, the backward products g <- (g * phi'(z)) W. The same weight draws, made outside the timer."""
+    init = helpers.initialization
+    width, scheme = a["width"], a["scheme"]
+    layers = stats.stopped_at or a["depth"]
+    draws, biases, inputs, errors = init._random_draws(a["seed"])
+    w_std = math.sqrt(helpers.init.weight_variance(scheme, width, width, std=a["std"], gain=a["gain"]))
+    weights = [init._weight(draws, layer, width, scheme, w_std) for layer in range(layers)]
+    bias = [init._bias(biases, layer, width, scheme, a["bias"]) for layer in range(layers)]
+    h0 = a["input_mean"] + a["input_scale"] * inputs[:, :width]
+    error = errors[:, :width]
     phi = {"linear": lambda z: z, "tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}[a["activation"]]
+    slope = {"linear": lambda z, h: torch.ones_like(z), "tanh": lambda z, h: 1 - h * h, "relu": lambda z, h: z > 0,
+             "sigmoid": lambda z, h: h * (1 - h)}[a["activation"]]
 
     def passes():
         with torch.inference_mode():
             h, slopes = h0, []
-            for layer in range(depth):
-                z = h @ weights[layer].T + a["bias"]
+            for layer in range(layers):
+                z = h @ weights[layer].T + bias[layer]
                 h = phi(z)
-                slopes.append(z > 0)
-            e = error
-            for layer in range(depth - 1, 0, -1):
-                e = (e * slopes[layer]) @ weights[layer]
+                slopes.append(slope(z, h))
+            if stats.stopped_at is None:
+                g = error
+                for layer in range(layers - 1, 0, -1):
+                    g = (g * slopes[layer]) @ weights[layer]
 
     return _timed(passes)
 
 
-def bare_gradients(a: dict) -> float:
+def bare_gradients(a: dict, result=None) -> float:
     """helpers.probes.gradients: one float64 forward and backward pass."""
     model = copy.deepcopy(a["model"]).double()
     X, y = a["X"].double(), a["y"].double()
@@ -142,7 +150,7 @@ def bare_gradients(a: dict) -> float:
     return _timed(passes)
 
 
-def bare_activations(a: dict) -> float:
+def bare_activations(a: dict, result=None) -> float:
     """helpers.probes.activations: one forward pass without gradients."""
     model, X = a["model"], a["X"]
 
@@ -164,7 +172,8 @@ REPLAYS = {
 
 
 class WorkRecorder:
-    """Within `with`, every outermost call of a REPLAYS helper is recorded (arguments bound, models copied)."""
+    """Within `with`, every outermost call of a REPLAYS helper is recorded: its arguments (bound, models copied
+    before the call changes them) and its result. A REPLAYS helper called inside another is not recorded again."""
 
     def __init__(self):
         self.calls: list[tuple] = []
@@ -182,13 +191,19 @@ class WorkRecorder:
                 bound.apply_defaults()
                 arguments = {k: copy.deepcopy(v) if isinstance(v, nn.Module) else v
                              for k, v in bound.arguments.items()}
-                self.calls.append((original, arguments))
+                call = {"original": original, "arguments": arguments, "result": None}
+                self.calls.append(call)
                 self.overhead += time.perf_counter() - started
+            else:
+                call = None
             self._depth += 1
             try:
-                return original(*args, **kwargs)
+                result = original(*args, **kwargs)
             finally:
                 self._depth -= 1
+            if call is not None:
+                call["result"] = result
+            return result
 
         return recording
 
@@ -208,4 +223,4 @@ class WorkRecorder:
 
     def replay_seconds(self) -> float:
         """Seconds the recorded calls take as bare PyTorch (0 if the compute called none of them)."""
-        return sum(REPLAYS[original](arguments) for original, arguments in self.calls)
+        return sum(REPLAYS[c["original"]](c["arguments"], c["result"]) for c in self.calls)

@@ -7,10 +7,12 @@ cache is bypassed (each call does the real work), and each setting is timed `rep
     render   fig.canvas.draw() + PNG encode of the canvas (what ipympl sends the browser)
 One warm-up call per panel is excluded. The floor beside each panel is measured in the same run:
 the PyTorch work the compute did, replayed bare (`benchmarks.floors`), plus one render of a
-figure of the same size and axes holding one line each. Beside it, `repaint`: rendering the panel's
-own figure again with nothing changed, the cost of painting this picture at all.
-With `profile=True`, each panel's sweep also runs under cProfile and the functions that took most
-of its time are listed (where the time goes, not a timing: cProfile slows Python code down).
+figure of the same size and axes holding one line each. Beside it, `repaint`: after each setting,
+the panel's own figure rendered once more with nothing changed (median over the settings): the
+cost of painting these pictures at all.
+With `profile=True`, each panel's compute, draw and render of every setting also run once under
+cProfile (nothing of the benchmark's own) and the functions that took most of that time are
+listed: where the time goes, not a timing (cProfile slows Python code down).
 """
 
 import cProfile
@@ -66,26 +68,32 @@ def blank_render_seconds(fig) -> float:
     return seconds
 
 
-def sweep_panel(panel: LivePanel, values_per_control: int, repeats: int) -> dict:
+def settings_of(panel: LivePanel, values_per_control: int) -> list[dict]:
+    """The defaults, then each control alone at up to `values_per_control` values (the others at their defaults)."""
     defaults = panel.values
-    seed = panel.seed
     settings = [dict(defaults)]
     for name, widget in panel.controls.items():
         for value in control_values(widget, values_per_control):
             setting = {**defaults, name: value}
             if setting not in settings:
                 settings.append(setting)
+    return settings
 
-    def kwargs_of(setting):
-        return setting if seed is None else {**setting, "seed": seed}
 
-    panel.draw(panel.compute(**kwargs_of(defaults)), **defaults)  # warm-up, excluded
-    compute, draw, render, floor_train = [], [], [], []
+def with_seed(panel: LivePanel, setting: dict) -> dict:
+    return setting if panel.seed is None else {**setting, "seed": panel.seed}
+
+
+def sweep_panel(panel: LivePanel, values_per_control: int, repeats: int) -> dict:
+    settings = settings_of(panel, values_per_control)
+    defaults = settings[0]
+    panel.draw(panel.compute(**with_seed(panel, defaults)), **defaults)  # warm-up, excluded
+    compute, draw, render, floor_train, repaint = [], [], [], [], []
     for setting in settings:
         for _ in range(repeats):
             with WorkRecorder() as recorder:
                 t0 = time.perf_counter()
-                result = panel.compute(**kwargs_of(setting))
+                result = panel.compute(**with_seed(panel, setting))
                 t1 = time.perf_counter()
             panel.draw(result, **setting)
             t2 = time.perf_counter()
@@ -93,27 +101,28 @@ def sweep_panel(panel: LivePanel, values_per_control: int, repeats: int) -> dict
             compute.append(t1 - t0 - recorder.overhead)
             draw.append(t2 - t1)
             floor_train.append(recorder.replay_seconds())
-    panel.draw(panel.compute(**kwargs_of(defaults)), **defaults)
-    repaint = statistics.median(render_seconds(panel.fig) for _ in range(7))  # this picture, nothing changed
+        repaint.append(render_seconds(panel.fig))  # the same picture again, nothing changed
+    panel.draw(panel.compute(**with_seed(panel, defaults)), **defaults)
     total = [c + d + r for c, d, r in zip(compute, draw, render, strict=True)]
-    blank = blank_render_seconds(panel.fig)
     return {
         "controls": list(panel.controls),
         "settings": len(settings),
         "compute": compute, "draw_render": [d + r for d, r in zip(draw, render, strict=True)], "total": total,
         "floor_train_median": statistics.median(floor_train),
         "work_replayed": any(v > 0 for v in floor_train),
-        "floor_render": blank,
-        "repaint": repaint,
+        "floor_render": blank_render_seconds(panel.fig),
+        "repaint": statistics.median(repaint),
     }
 
 
 def profile_panel(panel: LivePanel, values_per_control: int, top: int) -> str:
-    """The `top` functions by cumulative time over one sweep of compute + draw + render."""
+    """The `top` functions by cumulative time over compute + draw + render of every setting (nothing else)."""
     profiler = cProfile.Profile()
-    profiler.enable()
-    sweep_panel(panel, values_per_control, repeats=1)
-    profiler.disable()
+    for setting in settings_of(panel, values_per_control):
+        profiler.enable()
+        panel.draw(panel.compute(**with_seed(panel, setting)), **setting)
+        render_seconds(panel.fig)
+        profiler.disable()
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
     return out.getvalue()

@@ -95,7 +95,8 @@ def clear_artists(ax) -> None:
     axes' tick objects, and matplotlib rebuilds every tick (and, on a log axis, every minor tick) at
     the next render, which was a third to a half of a redraw. What stays: ticks, scale, grid, tick
     settings, and the categories of a categorical axis (so give bars numeric positions and set the tick
-    labels, not strings). Titles and labels stay until the draw function sets them again.
+    labels, not strings). Titles and labels stay until the draw function sets them again. The view
+    autoscales to what the draw adds next; a draw that adds no data must set its limits itself.
     """
     for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.images, *ax.texts, *ax.artists, *ax.tables]:
         artist.remove()

@@ -63,7 +63,7 @@ class Gradients:
 
     signal: np.ndarray
     weight: np.ndarray
-    forward: Activations | None = None
+    forward: Activations
 
 
 def gradients(model: nn.Sequential, X: torch.Tensor, y: torch.Tensor, loss: str = "mse") -> Gradients:

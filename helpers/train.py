@@ -108,7 +108,8 @@ def train(model: nn.Module, split: Split, steps: int = 300, lr: float = 1e-2, op
     `keep_best` stores a copy of the weights at the best validation loss (early stopping).
     `transform(x_batch)` changes the inputs of every update (data augmentation: the training
     metrics are still measured on the unchanged rows). `after_step(step, model, history)` runs
-    after every update, and after its evaluation on the steps that have one.
+    after every update, and after its evaluation on the steps that have one (except the update
+    whose evaluation finds the loss not finite: training stops there).
     """
     check_int("steps", steps, 1)
     check_choice("loss", loss, LOSSES)

@@ -75,6 +75,7 @@ def test_after_step_runs_after_every_update_and_sees_its_evaluation():
 
     train.train(models.mlp(2, [8], seed=0), _split(), steps=12, eval_every=5, after_step=after)
     assert [c[0] for c in calls] == list(range(1, 13))
+    assert all(training for _, _, training in calls)  # the model is back in training mode after each evaluation
     assert [c[1] for c in calls] == [0, 0, 0, 0, 5, 5, 5, 5, 5, 10, 10, 12]  # latest evaluation, this one included
 
 
