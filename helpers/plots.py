@@ -115,11 +115,12 @@ def mark_diverged(ax, message: str) -> None:
             zorder=10)
 
 
-def loss_curves(ax, history, title: str | None = None, log: bool = True) -> None:
+def loss_curves(ax, history, title: str | None = None, log: bool = True, mark_best: bool = True) -> None:
     """Draw a `helpers.train.History`'s training and validation loss against the update step.
 
-    The loss axis is logarithmic if `log` and every loss is positive. Non-finite values are left
-    out; a diverged run gets a "diverged at step N" box.
+    The loss axis is logarithmic if `log` and every loss is positive. `mark_best` draws a dotted line
+    at the evaluation with the lowest validation loss. Non-finite values are left out; a diverged run
+    gets a "diverged at step N" box.
     """
     clear_artists(ax)
     steps = np.asarray(history.step)
@@ -134,11 +135,12 @@ def loss_curves(ax, history, title: str | None = None, log: bool = True) -> None
         _set_yscale(ax, "linear")
         ax.set_ylabel("loss")
     ax.set_xlabel("update step")
-    if history.best_step is not None:
-        ax.axvline(history.best_step, color=COLORS["marker"], linestyle=":", linewidth=1)
+    if mark_best and history.best_step is not None:
+        ax.axvline(history.best_step, color=COLORS["marker"], linestyle=":", linewidth=1,
+                   label=f"lowest validation loss (step {history.best_step})")
     if history.diverged:
         mark_diverged(ax, f"diverged at step {history.diverged_at}\n(loss became NaN or infinite)")
-    ax.legend(loc="upper right")
+    ax.legend(loc="best")  # where it hides the least of the curves
     ax.set_title(title or "Loss: does validation follow training down?")
 
 

@@ -121,6 +121,25 @@ def test_smaller_model_and_input_jitter_shrink_the_gap():
         assert jitter.val_loss[-1] < 0.8 * base.val_loss[-1]     # 0.18-0.29 vs 0.39-2.5
 
 
+def test_width_8_trades_overfitting_for_underfitting():
+    for seed in SEEDS:
+        narrow = remedies.train_moons(width=8, seed=seed).history
+        big = base_run(seed)
+        restored_val = big.history.val_loss[big.history.step.index(big.best_step)]
+        assert narrow.val_loss[-1] > restored_val                 # 0.20-0.42 vs 0.14-0.30 early-stopped
+        assert narrow.best_step >= 0.75 * narrow.step[-1]          # still at its lowest late: 230..300 of 300
+
+
+def test_early_stopping_can_only_restore_a_check_it_saw_25_points():
+    h = remedies.train_moons(n_train=25, patience=50, seed=0)
+    assert h.best_step == 0 and h.history.best_val_loss == h.history.val_loss[0]   # 0.664 at update 0
+
+
+def test_a_small_gap_can_hide_a_rising_validation_loss_200_points():
+    h = remedies.train_moons(n_train=200, seed=0).history
+    assert h.final_gap < 0.2 and h.val_loss[-1] > 1.5 * h.best_val_loss          # +0.14; 0.31 vs 0.18 at update 40
+
+
 def test_early_stopping_restored_model_beats_final_on_held_out_test():
     for seed in range(8):
         t = remedies.test_scores(base_run(seed))
