@@ -42,7 +42,7 @@ class MechanismView:
              p: float) -> None:
         p = check_float("p", p, 0.0, 0.99)
         ax_eval, ax_train, ax_units = self.axes
-        vmax = max(float(one_pass.max()), float(h.max()), 1e-6)
+        vmax = max(float(h.max()), 1e-6)  # eval mode's scale for both: scaled-up survivors saturate, eval never fades
         rows, cols = torch.nonzero(mask == 0, as_tuple=True)
         crosses = np.column_stack([cols.numpy(), rows.numpy()]) if len(rows) else np.empty((0, 2))
         unit_means = (h.mean(0).numpy(), one_pass.mean(0).numpy(), average.mean(0).numpy())
@@ -190,7 +190,7 @@ class OverfittingView:
             ax_acc.set_ylim(min(values.min() - max(0.02, 0.4 * (1.01 - values.min())), 0.8), 1.01)
         self._set_log_limits(ax_loss, np.concatenate([sweep.train_loss[i], sweep.val_loss[i]]))
         ax_acc.set_title(f"Accuracy vs p: train - val = {sweep.acc_gap[i, j]:+.3f} at p = {p:.1f}")
-        ax_loss.set_title("Loss vs p: validation loss punishes overconfidence")
+        ax_loss.set_title("Loss vs p: does validation loss have a U?")
         if sweep.curve_train_loss.shape[2] and not np.isfinite(sweep.curve_train_loss[i, j]).all():
             self._warn(ax_curves, "training diverged\n(loss became NaN or infinite)")
 

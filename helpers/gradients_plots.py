@@ -69,7 +69,8 @@ def draw_flow(ax_grad, ax_std, result: Flow, init: str, title: str = "") -> None
         ax.set_ylabel("gradient norm (log scale)")
         black = plots.OKABE_ITO["black"]  # line style says which gradient; colour says which init scheme
         ax.legend(handles=[Line2D([], [], color=black, linestyle="-", label=signal.get_label()),
-                           Line2D([], [], color=black, linestyle="--", label=weight.get_label())], loc="lower left")
+                           Line2D([], [], color=black, linestyle="--", label=weight.get_label())],
+                  loc="best")  # placed at each draw where it hides the least of the lines
         return signal, weight
 
     def make_std(ax):
