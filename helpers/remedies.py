@@ -71,24 +71,19 @@ def train_moons(n_train: int = 50, width: int = 256, depth: int = 3, jitter: flo
     def jitter_inputs(X):
         return X + jitter * torch.randn(X.shape, generator=noise)
 
-    best_state = copy.deepcopy(model.state_dict())  # the weights of the best check so far (step 0 at first)
+    improved = {0: copy.deepcopy(model.state_dict())}  # the weights at each check that set a new lowest validation loss
 
-    def early_stopping(step, model, history):
-        nonlocal best_state
-        if run.stopped_at is not None or history.step[-1] != step:  # stopped already, or no check at this step
-            return
+    def keep_improvements(step, model, history):
         if history.best_step == step:
-            best_state = copy.deepcopy(model.state_dict())
-        elif step - history.best_step >= patience:
-            run.stopped_at, run.best_step = step, history.best_step
-            run.restored = _with_state(model, best_state)
+            improved[step] = copy.deepcopy(model.state_dict())
 
     run.history = train.train(model, split, steps=steps, lr=lr, optimizer="adam", eval_every=eval_every, seed=seed,
                               transform=jitter_inputs if jitter > 0 else None,
-                              after_step=early_stopping if patience is not None else None)
-    if patience is not None and run.stopped_at is None:  # never ran out of patience: restore the best anyway
-        run.stopped_at, run.best_step = run.history.step[-1], run.history.best_step
-        run.restored = _with_state(model, best_state)
+                              after_step=keep_improvements if patience is not None else None)
+    if patience is not None:
+        best, stop = early_stopping_point(run.history.step, run.history.val_loss, patience)
+        run.stopped_at, run.best_step = run.history.step[stop], run.history.step[best]
+        run.restored = _with_state(model, improved[run.best_step])
     return run
 
 
@@ -103,7 +98,7 @@ def early_stopping_point(steps, val_loss, patience: int) -> tuple[int, int]:
 
     Walk the checks in order, remember the best validation loss so far; stop at the first check
     that comes `patience` or more updates after the best one. If that never happens, stop at the end.
-    The same rule as `train_moons(patience=...)`, applied to a recorded curve.
+    `train_moons(patience=...)` applies it to its own curve and restores the weights of the best check.
     """
     check_int("patience", patience, 1)
     steps, val_loss = np.asarray(steps), np.asarray(val_loss, dtype=float)
