@@ -4,8 +4,19 @@
                         explanation="Glorot & Bengio derived it assuming tanh is linear near 0.")
     q            # shows the question; feedback appears as soon as an option is picked
     q.check(1)   # the same check, callable from code and tests: returns True/False
+
+Predict, then check: before an experiment the learner commits to a guess; after it, the reveal shows the measured
+value beside the guess, and stays hidden until there is a guess. Nothing is graded or stored beyond the kernel.
+
+    guess = predict("Layer 50's std with N(0, 0.01^2)?", choices=["about 1", "about 1e-3", "below 1e-40"])
+    ...run the experiment...
+    guess.reveal(measured=f"{std50:.1e}", answer=2, why="Each layer multiplies the std by about 0.11.")
+
+    guess = predict("Initial loss of a 2-class net?", number=True)    # a number box instead of choices
+    guess.reveal(measured=f"{loss0:.3f}", value=loss0, why="ln 2 = 0.693: the net starts out unsure.")
 """
 
+import html
 import math
 
 import ipywidgets as W
@@ -86,3 +97,83 @@ def numeric(question: str, answer: float, explanation: str, rel_tol: float = 0.0
             hint: str = "") -> Numeric:
     """A question with a numeric answer, right within `rel_tol` (relative) or `abs_tol` (absolute)."""
     return Numeric(question, answer, explanation, rel_tol, abs_tol, hint)
+
+
+HIDDEN_STYLE = "color:#666"
+
+
+class Prediction(W.VBox):
+    """A guess the learner commits to before an experiment; `reveal` shows the measurement beside it."""
+
+    def __init__(self, question: str, choices: list[str] | None = None, number: bool = False):
+        if (choices is None) == (not number):
+            raise ValueError("give either choices=[...] (at least 2) or number=True")
+        if choices is not None and (not isinstance(choices, (list, tuple)) or len(choices) < 2):
+            raise ValueError(f"choices must be a list of at least 2 strings, got {choices!r}")
+        self.choices = list(choices) if choices is not None else None
+        if self.choices is not None:
+            self.entry = W.RadioButtons(options=self.choices, value=None, layout=W.Layout(width="auto"))
+        else:
+            self.entry = W.Text(placeholder="your guess, e.g. 0.5 or 1e-3", continuous_update=False,
+                                layout=W.Layout(width="260px"))
+        self._reveals = []
+        self.entry.observe(lambda change: self._update(), names="value")
+        super().__init__([W.HTML(f"<b>Predict first.</b> {question}"), self.entry])
+        self.add_class("course-predict")
+
+    @property
+    def guess(self):
+        """The learner's guess: the chosen option's index, a float, or None before a (valid) guess."""
+        if self.choices is not None:
+            return None if self.entry.value is None else self.choices.index(self.entry.value)
+        try:
+            value = float(self.entry.value.strip().replace("−", "-"))
+        except ValueError:
+            return None
+        return value if math.isfinite(value) else None
+
+    def set_guess(self, guess) -> None:
+        """Enter a guess from code (what a click or typing does): an option index, or a number."""
+        if self.choices is not None:
+            check_int("guess", guess, 0, len(self.choices) - 1)
+            self.entry.value = self.choices[guess]
+        else:
+            self.entry.value = repr(check_float("guess", guess))
+
+    def reveal(self, measured: str, why: str, answer: int | None = None, value: float | None = None) -> W.HTML:
+        """A line, shown once there is a guess: the guess, the `measured` result (text from the computed values)
+        and `why` in one line. For choices, `answer` is the option the measurement supports; for a number,
+        `value` is the measured number, used to say how far off the guess was."""
+        if self.choices is not None:
+            check_int("answer", answer, 0, len(self.choices) - 1)
+        elif value is not None:
+            check_float("value", value)
+        line = W.HTML("")
+        line.add_class("course-reveal")
+        self._reveals.append((line, measured, why, answer, value))
+        self._update()
+        return line
+
+    def _update(self):
+        guess = self.guess
+        for line, measured, why, answer, value in self._reveals:
+            if guess is None:
+                line.value = f"<span style='{HIDDEN_STYLE}'>Make your guess above to see what was measured.</span>"
+                continue
+            if self.choices is not None:
+                verdict = ("as you predicted" if guess == answer
+                           else f"you picked <i>{html.escape(self.choices[guess])}</i>")
+                line.value = (f"<b>Measured:</b> {html.escape(measured)} ({verdict}; the measurement supports "
+                              f"<i>{html.escape(self.choices[answer])}</i>). {why}")
+            else:
+                off = ""
+                if value is not None and value != 0 and guess != 0 and (value > 0) == (guess > 0):
+                    factor = max(value / guess, guess / value)
+                    off = "; within 10%" if factor < 1.1 else f"; off by a factor {factor:.2g}"
+                line.value = f"<b>Measured:</b> {html.escape(measured)} (you guessed {guess:g}{off}). {why}"
+
+
+def predict(question: str, choices: list[str] | None = None, number: bool = False) -> Prediction:
+    """Ask the learner to commit to a guess before an experiment: pick one of `choices`, or type a number
+    (`number=True`). Call `.reveal(...)` on it after the experiment; the reveal stays hidden until there is a guess."""
+    return Prediction(question, choices, number)

@@ -161,3 +161,33 @@ def test_loss_curves_scale_follows_log_and_redraws_do_not_pile_up():
     plots.loss_curves(ax, _history([0.7, 0.6], [0.7, 0.65]))
     assert len(ax.lines) == 2 and not ax.texts  # one train and one validation line; no stale "diverged" box
     plt.close(fig)
+
+
+def test_prediction_hides_the_measurement_until_there_is_a_guess():
+    guess = quiz.predict("Layer 50's std?", choices=["about 1", "below 1e-40"])
+    line = guess.reveal(measured="2.5e-95", answer=1, why="x0.1 per layer.")
+    assert "2.5e-95" not in line.value and "guess" in line.value
+    guess.set_guess(0)
+    assert "2.5e-95" in line.value and "about 1" in line.value and "below 1e-40" in line.value
+    guess.set_guess(1)
+    assert "as you predicted" in line.value
+
+
+def test_numeric_prediction_says_how_far_off_the_guess_was():
+    guess = quiz.predict("Initial loss?", number=True)
+    line = guess.reveal(measured="0.693", value=0.693, why="ln 2.")
+    guess.entry.value = "not a number"
+    assert guess.guess is None and "0.693" not in line.value
+    guess.entry.value = "0.7"
+    assert "within 10%" in line.value
+    guess.entry.value = "1e-3"
+    assert "off by a factor 6.9e+02" in line.value
+
+
+def test_prediction_rejects_bad_arguments():
+    with pytest.raises(ValueError):
+        quiz.predict("?")
+    with pytest.raises(ValueError):
+        quiz.predict("?", choices=["only one"])
+    with pytest.raises(ValueError):
+        quiz.predict("?", choices=["a", "b"]).reveal(measured="1", why="", answer=5)
