@@ -31,7 +31,7 @@ lab: install
 test: install lint unit claims nbval quoted browser
 
 lint: install
-	$(BIN)/ruff check helpers tests notebooks benchmarks
+	$(BIN)/ruff check helpers tests notebooks benchmarks conftest.py
 
 unit: install
 	$(BIN)/python -m pytest -m "not browser and not claims and not quoted" tests

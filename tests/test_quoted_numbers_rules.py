@@ -12,7 +12,8 @@ def texts(markdown):
 def test_numbers_are_found_with_their_precision_and_kind():
     found = qn.numbers_in_markdown("loss 0.34, accuracy 88%, gap 1.2e-7 and −0.5")
     assert [(q.value, q.decimals, q.percent, q.scientific) for q in found] == [
-        (0.34, 2, False, False), (88.0, 0, True, False), (pytest.approx(1.2e-7), 1, False, True), (-0.5, 1, False, False)]
+        (0.34, 2, False, False), (88.0, 0, True, False), (pytest.approx(1.2e-7), 1, False, True),
+        (-0.5, 1, False, False)]
 
 
 def test_code_links_headings_sections_years_and_math_integers_are_not_claims():
