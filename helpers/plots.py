@@ -72,6 +72,17 @@ def figure(nrows: int = 1, ncols: int = 2, width: float = 9.0, height: float = 3
     return fig, (axes[0] if len(axes) == 1 else axes)
 
 
+def show(fig):
+    """Show a static figure in the notebook: its canvas under ipympl (`%matplotlib widget`), a PNG under any
+    other backend (the inline fallback without ipympl, Colab, nbconvert). Use it as a cell's last line."""
+    from IPython.display import display
+
+    if "ipympl" in type(fig.canvas).__module__:
+        display(fig.canvas)
+    else:
+        display(fig)
+
+
 def freeze_layout(fig) -> None:
     """Keep the axes where the first rendered frame put them; later redraws skip the layout pass.
 
