@@ -1,6 +1,6 @@
 """Lesson 1 (initialization): the signal-propagation theory, the explorer's measurements, the
 symmetry experiment, the training comparison and the checker for the learner's He init.
-Its figures and live panels are in `helpers.initialization_panels`.
+Its figures and live panels are in `helpers.initialization_plots`.
 
 Notation (as in `helpers.probes`): layer l computes z_l = W_l h_{l-1} + b_l and h_l = phi(z_l),
 h_0 = x. Every layer here is width -> width, weights drawn with zero mean and variance Var(w).

@@ -1,4 +1,4 @@
-"""Unit tests of helpers/initialization.py and helpers/initialization_panels.py (lesson 1):
+"""Unit tests of helpers/initialization.py and helpers/initialization_plots.py (lesson 1):
 the theory, the measurements, the checker, the panels."""
 
 import math
@@ -11,7 +11,7 @@ import torch
 
 from helpers import init
 from helpers import initialization as lesson
-from helpers import initialization_panels as panels
+from helpers import initialization_plots as panels
 
 matplotlib.use("Agg")
 
