@@ -34,7 +34,7 @@ _NUMBER = re.compile(
     r"(?:(?:e|E)(?P<exp>[-+−]?\d+)|\s*(?:×|x|\\times)\s*10\^\{?(?P<exp10>[-−]?\d+)\}?)?(?P<pct>\s?%)?(?![\w])"
 )
 _STRUCTURE = re.compile(
-    r"\b(?:sections?|lessons?|§|chapters?|notebooks?|parts?)\s*\d+(?:\s*(?:,|and|or|to|-|–)\s*\d+)*", re.I)
+    r"(?:\b(?:sections?|lessons?|chapters?|notebooks?|parts?)|§)\s*\d+(?:\s*(?:,|and|or|to|-|–)\s*\d+)*", re.I)
 _YEAR = re.compile(r"(?<![\d.])(?:19[5-9]\d|20[0-2]\d)(?![\d.])")
 _HEADING_NUMBER = re.compile(r"^(#+\s*)(?:lesson\s+)?\d+(?:\.\d+)*\.?", re.I | re.M)
 

@@ -17,7 +17,7 @@ def test_numbers_are_found_with_their_precision_and_kind():
 
 
 def test_code_links_headings_sections_years_and_math_integers_are_not_claims():
-    markdown = ("## 3. Title\nsee section 7 and lessons 4 and 5, `lr=0.003`, [paper](https://x.org/1.5), "
+    markdown = ("## 3. Title\nsee section 7, §2 and lessons 4 and 5, `lr=0.003`, [paper](https://x.org/1.5), "
                 "He et al. (2015), $\\sigma^2 = 2/n$ but $0.707$ and 12")
     assert texts(markdown) == ["0.707", "12"]
 
