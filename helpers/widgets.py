@@ -17,9 +17,15 @@ luck?) and a "reset" button (back to the first settings and seed). Results are c
 (settings, seed), so going back to a setting is instant. An exception raised while the
 learner moves a slider is shown under the panel, in red, not only in the log console.
 Retraining sliders never fire while being dragged (`continuous_update=False`).
+
+A panel's display also carries a PNG of its figure as it was drawn when the cell ran (`PictureFallback`),
+so a page without a kernel (GitHub, nbviewer, an HTML export, the course's static site) shows the
+default setting's plot where a live notebook shows the panel.
 """
 
+import base64
 import html
+import io
 import time
 import traceback
 import weakref
@@ -80,7 +86,29 @@ def choice(description: str, options, value=None) -> W.Dropdown:
     return dropdown
 
 
-class LivePanel(W.VBox):
+def figure_png(fig) -> str:
+    """The figure as a base64 PNG at its own dpi, as a notebook's `image/png` output holds it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi="figure")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class PictureFallback:
+    """Mixin for a widget that holds a matplotlib figure in `self.fig`: its display bundle gets an `image/png`.
+
+    A live front end (JupyterLab, Notebook 7, Colab) draws the widget view and ignores the picture; a viewer
+    without a kernel draws the picture. The PNG is made once per display of the cell, never per slider move.
+    Put it before the widget class: `class Drill(PictureFallback, W.VBox)`.
+    """
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            bundle["image/png"] = figure_png(self.fig)
+        return bundle
+
+
+class LivePanel(PictureFallback, W.VBox):
     """Controls on top, the figure, a status line, and an error area that stays empty unless something breaks."""
 
     _instances: list = []  # weak references, so benchmarks/ can find every panel a notebook made
@@ -126,6 +154,12 @@ class LivePanel(W.VBox):
             widget.observe(self._on_change, names="value")
         canvas = fig.canvas if isinstance(fig.canvas, W.DOMWidget) else W.Output()
         self._inline_out = None if canvas is fig.canvas else canvas
+        if self._inline_out is not None:
+            # Without ipympl the inline backend shows every figure pyplot still holds at the end of a cell:
+            # this one is shown by the panel only.
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
         rows = [W.HBox(list(controls.values())[i:i + 2]) for i in range(0, len(controls), 2)]
         super().__init__([*rows, W.HBox([*buttons, self.status]), canvas, self.error])
         self.add_class("course-panel")

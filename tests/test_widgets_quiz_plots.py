@@ -191,3 +191,42 @@ def test_prediction_rejects_bad_arguments():
         quiz.predict("?", choices=["only one"])
     with pytest.raises(ValueError):
         quiz.predict("?", choices=["a", "b"]).reveal(measured="1", why="", answer=5)
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def test_panel_display_carries_a_png_of_its_current_figure_and_moves_make_none(monkeypatch):
+    import base64
+
+    fig, ax = plots.figure(ncols=1, width=4.0, height=2.0)
+    (line,) = ax.plot([0, 1], [0, 0])
+    ax.set_ylim(0, 10)
+
+    def draw(result, width):
+        line.set_ydata([0, result])
+
+    panel = widgets.LivePanel(lambda width, seed: width, draw, fig,
+                              {"width": widgets.int_slider("width", 1, 10, 1, 2)}, seed=0)
+    pictures = []
+    savefig = fig.savefig
+    monkeypatch.setattr(fig, "savefig", lambda *a, **k: (pictures.append(1), savefig(*a, **k))[1])
+    panel.controls["width"].value = 9
+    panel.controls["width"].value = 3
+    assert pictures == []  # the live redraw path makes no PNG
+    bundle = panel._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle and pictures == [1]
+    png = base64.b64decode(bundle["image/png"])
+    assert _png_size(png) == (round(4.0 * fig.dpi), round(2.0 * fig.dpi))
+    panel.controls["width"].value = 9
+    assert panel._repr_mimebundle_()["image/png"] != bundle["image/png"]  # the picture follows the settings
+
+
+def test_panel_without_ipympl_takes_its_figure_out_of_pyplot():
+    fig, _ = plots.figure(ncols=1)
+    assert plt.fignum_exists(fig.number)
+    widgets.LivePanel(lambda width, seed: width, lambda result, width: None, fig,
+                      {"width": widgets.int_slider("width", 1, 10, 1, 2)}, seed=0)
+    assert not plt.fignum_exists(fig.number)  # the inline backend will not show it a second time
