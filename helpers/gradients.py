@@ -132,44 +132,58 @@ def deep_mlp(depth: int, width: int, activation: str = "relu", init: str = "he_n
                       init=init, gain=gain, bias=bias, seed=seed)
 
 
-def flow(depth: int, width: int = 256, activation: str = "relu", init: str = "he_normal", gain: float = 1.0,
-         n_samples: int = 64, seed: int = 0, targets: str = "random") -> Flow:
-    """Measure a fresh `deep_mlp`'s gradient flow: MSE to random (or zero) targets (`random_regression`), float64.
+LOSSES = ["mse", "linear"]
 
-    Built on `helpers.probes.gradients`: signal and weight norms, and the activations of the same pass.
+
+def flow(depth: int, width: int = 256, activation: str = "relu", init: str = "he_normal", gain: float = 1.0,
+         n_samples: int = 64, seed: int = 0, targets: str = "random", loss: str = "mse") -> Flow:
+    """Measure a fresh `deep_mlp`'s gradient flow at initialization, in float64, on `random_regression` data.
+
+    `loss="mse"`: L = mean((output - y)^2), so the error the backward pass starts from,
+    dL/d output = 2 (output - y) / N, contains the network's own output.
+    `loss="linear"`: L = mean(output * y) with y ~ N(0, I) drawn independently of the network, so
+    dL/d output = y / N: a random error that knows nothing of the forward pass (as lesson 1's probe).
+    Built on `helpers.probes` (its forward recording); one backward pass.
     """
+    check_choice("loss", loss, LOSSES)
     model = deep_mlp(depth, width, activation, init, gain, seed=seed)
     X, y = random_regression(width, n_samples, seed, targets)
-    grads = probes.gradients(model, X, y, loss="mse")
-    acts = grads.forward
-    hidden = acts.post[:-1] if depth > 1 else acts.post
+    pre, post, model64 = _backward(model, X, y, loss)
+    hidden = [h.detach() for h in (post[:-1] if depth > 1 else post)]
     dead = probes.dead_fraction(hidden) if activation == "relu" else np.zeros(len(hidden))
     saturated = probes.saturated_fraction(hidden) if activation == "tanh" else np.zeros(len(hidden))
-    return Flow(signal=grads.signal, weight=grads.weight, forward_std=probes.pooled_std(acts.post),
-                dead=dead, saturated=saturated)
+    weight = np.array([layer.weight.grad.norm().item() for layer in linear_layers(model64)])
+    return Flow(signal=np.array([h.grad.norm().item() for h in post]), weight=weight,
+                forward_std=probes.pooled_std([h.detach() for h in post]), dead=dead, saturated=saturated)
+
+
+def _backward(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss: str):
+    """One float64 forward and backward pass on a copy of `model`: (pre, post, the float64 copy).
+
+    `pre[k]` = z_{k+1} and `post[k]` = h_{k+1} with their `.grad` set; the copy holds the weights' gradients.
+    """
+    model64 = copy.deepcopy(model).double().eval()
+    pre, post = probes._record(model64, X.double(), keep_graph=True)
+    for t in pre + post:
+        t.retain_grad()
+    out, y64 = post[-1], y.double()
+    value = ((out - y64) ** 2).mean() if loss == "mse" else (out * y64).mean()
+    model64.zero_grad()
+    value.backward()
+    return pre, post, model64
 
 
 def preactivation_signal(depth: int, width: int = 256, activation: str = "relu", init: str = "he_normal",
-                         gain: float = 1.0, n_samples: int = 64, seed: int = 0) -> np.ndarray:
+                         gain: float = 1.0, n_samples: int = 64, seed: int = 0, loss: str = "mse") -> np.ndarray:
     """||dL/dz_k|| per layer (the gradient at the pre-activation z_k, not at h_k), same setup as `flow`.
 
     dL/dz_k = phi'(z_k) * dL/dh_k, so at the first layer it is smaller than the signal by the typical
     slope phi'(z_1) (ReLU: half the units are off, about 1/sqrt(2)).
     """
-    model = copy.deepcopy(deep_mlp(depth, width, activation, init, gain, seed=seed)).double()
+    check_choice("loss", loss, LOSSES)
+    model = deep_mlp(depth, width, activation, init, gain, seed=seed)
     X, y = random_regression(width, n_samples, seed)
-    pre: list[torch.Tensor] = []
-
-    def keep(module, inputs, output):
-        output.retain_grad()
-        pre.append(output)
-
-    hooks = [layer.register_forward_hook(keep) for layer in linear_layers(model)]
-    try:
-        ((model(X.double()) - y.double()) ** 2).mean().backward()
-    finally:
-        for hook in hooks:
-            hook.remove()
+    pre, _, _ = _backward(model, X, y, loss)
     return np.array([z.grad.norm().item() for z in pre])
 
 
@@ -507,3 +521,60 @@ def gain_scaling(depth: int = 10, gains=(0.5, 0.8, 1.0, 1.25, 2.0), width: int =
                      grads.weight.max() / grads.weight.min()))
     a = np.array(rows)
     return Scaling(gains, a[:, 0], a[:, 1], a[:, 2], a[:, 3])
+
+
+# ---------------------------------------------------------------------------------------------
+# the lesson's experiments: the notebook and tests/test_claims_gradients.py both call these, so the
+# claims are checked on the notebook's own settings (only the seeds differ)
+# ---------------------------------------------------------------------------------------------
+FLOW_SETUPS = [("relu", "he_normal", 1.0), ("relu", "xavier_normal", 1.0), ("relu", "he_normal", 1.5),
+               ("tanh", "xavier_normal", 1.0), ("tanh", "xavier_normal", 5 / 3), ("sigmoid", "xavier_normal", 1.0)]
+
+
+def flows_at_depth_50(activation: str, init: str, gain: float, seeds=range(3), loss: str = "mse") -> list[Flow]:
+    """`flow` of a 50-layer, 256-wide bias-free stack on 64 samples, one per seed (section 2's table)."""
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds must not be empty")
+    return [flow(depth=50, width=256, activation=activation, init=init, gain=gain, seed=s, loss=loss) for s in seeds]
+
+
+def gain_effect(gain: float = 1.2, depth: int = 30, seed: int = 0, targets: str = "zero") -> float:
+    """(first/last signal at `gain`) / (first/last signal at gain 1), He + ReLU, width 256, same seed.
+
+    Predicted: gain^(depth - 1) (`predicted_ratio`), exact for a bias-free ReLU net when the output's error
+    does not turn with the scale (zero targets: dL/d output = 2 output / N).
+    """
+    ratios = [flow(depth=depth, width=256, activation="relu", init="he_normal", gain=g, seed=seed,
+                   targets=targets).ratio for g in (1.0, gain)]
+    return ratios[1] / ratios[0]
+
+
+FAILING = {"depth": 15, "activation": "relu", "init": "he_normal", "gain": 1.3, "lr": 0.1}
+
+
+def failing_network_runs(seed: int = 0, steps: int = 300) -> dict[str, Run]:
+    """Section 6's failing network (15 ReLU layers, width 64, He x 1.3, SGD lr 0.1, BCE on two moons) and two fixes:
+    the good init (He x 1.0) and gradient clipping at norm 1 (Pascanu, Mikolov & Bengio 2013)."""
+    settings = {"failing: He x 1.3, no clipping": {},
+                "good init: He x 1.0": {"gain": 1.0},
+                "He x 1.3 + clip norm 1.0": {"clip_norm": 1.0}}
+    return {name: training_run(**{**FAILING, **change}, steps=steps, seed=seed, eval_every=20)
+            for name, change in settings.items()}
+
+
+def residual_runs(seed: int = 0, steps: int = 300) -> dict[str, Run]:
+    """7 residual blocks (16 layers) on section 6's task, SGD lr 0.1, one run per `RESIDUAL_MODES` entry."""
+    return {f"7 blocks, {mode}": residual_training(7, mode, lr=0.1, steps=steps, seed=seed, eval_every=20)
+            for mode in RESIDUAL_MODES}
+
+
+GAIN_11_SETTINGS = [("sgd", 0.1), ("sgd", 0.01), ("sgd", 0.001), ("adam", 0.001)]
+
+
+def gain_11_at_depth_50(seed: int = 0, steps: int = 100) -> dict[tuple[str, float], Run]:
+    """He x 1.1 (a 10% error in the weights' std) at depth 50, width 64, biases, on two moons, for each
+    (optimizer, learning rate) of `GAIN_11_SETTINGS`: whether a 10% error is fatal depends on the step size."""
+    return {(opt, lr): training_run(50, "relu", "he_normal", gain=1.1, lr=lr, optimizer=opt, steps=steps, seed=seed,
+                                    eval_every=steps)
+            for opt, lr in GAIN_11_SETTINGS}

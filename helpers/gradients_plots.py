@@ -2,15 +2,15 @@
 
 Live plots (`draw_flow`, `draw_run`) make their lines once per axes and then only update them
 (`set_data`), which halves the redraw time of a slider move compared with clearing the axes.
-Colours come from `helpers.plots`: the flow explorer colours lines by init scheme (`SCHEME_COLORS`),
-training is blue (`COLORS["train"]`).
+Colours come from `helpers.plots`: in the flow explorer the signal is blue and the weights' gradient vermilion
+(two quantities, two colours), the forward std takes the init scheme's colour (`SCHEME_COLORS`); training is blue
+(`COLORS["train"]`). A y axis is logarithmic only where its values span a decade or more (`_fit_y`).
 """
 
 import weakref
 
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm
-from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, LogLocator, MaxNLocator, NullLocator
 
 from helpers import plots
@@ -48,73 +48,87 @@ def _artists(ax, make):
 _LIVE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _rescale(ax, values, fallback=(1e-3, 1e3)) -> None:
-    """Fit a log-scaled y axis to the positive finite `values` (fallback range if there are none)."""
+def _set_yscale(ax, scale: str) -> None:
+    if ax.get_yscale() != scale:  # setting the same scale again would reset the tick locators
+        ax.set_yscale(scale)
+
+
+def _fit_y(ax, values, label: str, fallback=(1e-3, 1e3)) -> None:
+    """Fit the y axis to the positive finite `values`: a log axis (labelled "(log scale)") when they span a decade
+    or more, a linear one when they span less (a log axis over less than a decade labels its ticks "9x10^-1").
+    The fallback range is used if there are no such values."""
     values = np.asarray(values, dtype=float)
     ok = values[np.isfinite(values) & (values > 0)]
-    low, high = (ok.min() / 2, ok.max() * 2) if ok.size else fallback
-    ax.set_ylim(low, high)
-    _sparse_log_ticks(ax.yaxis, low, high)
+    low, high = (ok.min(), ok.max()) if ok.size else fallback
+    if high / low >= 10:
+        _set_yscale(ax, "log")
+        ax.set_ylim(low / 2, high * 2)
+        _sparse_log_ticks(ax.yaxis, low / 2, high * 2)
+        ax.set_ylabel(f"{label} (log scale)")
+    else:
+        _set_yscale(ax, "linear")
+        pad = 0.1 * (high - low) or 0.1 * high
+        ax.set_ylim(max(0.0, low - pad), high + pad)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+        ax.set_ylabel(label)
+
+
+SIGNAL_COLOR = plots.OKABE_ITO["blue"]       # the backpropagated signal dL/dh_k
+WEIGHT_COLOR = plots.OKABE_ITO["vermilion"]  # the weights' gradient dL/dW_k
 
 
 def draw_flow(ax_grad, ax_std, result: Flow, init: str, title: str = "") -> None:
-    """Left: ||dL/dh_k|| (solid) and ||dL/dW_k|| (dashed) per layer, log scale; right: std of h_k per layer."""
+    """Left: ||dL/dh_k|| (blue, solid, circles) and ||dL/dW_k|| (vermilion, dashed, squares) per layer: two different
+    quantities, told apart by colour, line and marker. Right: std of h_k per layer, in the init scheme's colour.
+    A y axis is logarithmic only where its values span a decade or more."""
     def make_grad(ax):
-        signal, = ax.plot([], [], "-", marker="o", markersize=2.5, label="signal $\\|\\partial L/\\partial h_k\\|$")
-        weight, = ax.plot([], [], "--", marker="o", markersize=2.5, label="weights $\\|\\partial L/\\partial W_k\\|$")
-        ax.set_yscale("log")
-        _sparse_log_ticks(ax.yaxis)
+        signal, = ax.plot([], [], "-", color=SIGNAL_COLOR, marker="o", markersize=3,
+                          label="signal $\\|\\partial L/\\partial h_k\\|$")
+        weight, = ax.plot([], [], "--", color=WEIGHT_COLOR, marker="s", markersize=2.5, markevery=3,
+                          label="weights' gradient $\\|\\partial L/\\partial W_k\\|$")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
         ax.set_xlabel("layer k (1 = first, L = output)")
-        ax.set_ylabel("gradient norm (log scale)")
-        black = plots.OKABE_ITO["black"]  # line style says which gradient; colour says which init scheme
-        ax.legend(handles=[Line2D([], [], color=black, linestyle="-", label=signal.get_label()),
-                           Line2D([], [], color=black, linestyle="--", label=weight.get_label())],
-                  loc="best")  # placed at each draw where it hides the least of the lines
+        ax.legend(loc="best")  # placed at each draw where it hides the least of the lines
         return signal, weight
 
     def make_std(ax):
         line, = ax.plot([], [], marker="o", markersize=2.5)
-        ax.set_yscale("log")
-        _sparse_log_ticks(ax.yaxis)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
         ax.set_xlabel("layer k")
-        ax.set_ylabel("std of $h_k$ (log scale)")
         ax.set_title("Forward: activation std per layer (lesson 1)")
         return (line,)
 
-    color = plots.SCHEME_COLORS.get(init, plots.OKABE_ITO["black"])
     layers = np.arange(1, len(result.signal) + 1)
     signal_line, weight_line = _artists(ax_grad, make_grad)
     for line, values in ((signal_line, result.signal), (weight_line, result.weight)):
         ok = np.isfinite(values) & (values > 0)
         line.set_data(layers[ok], values[ok])
-        line.set_color(color)
     ax_grad.set_xlim(0, len(layers) + 1)
-    _rescale(ax_grad, np.concatenate([result.signal, result.weight]))
+    _fit_y(ax_grad, np.concatenate([result.signal, result.weight]), "gradient norm")
     ax_grad.set_title(title or f"Signal first/last = {result.ratio:.3g}: level, or a slope?")
     if not (np.isfinite(result.signal).all() and (result.signal > 0).all()):
         plots.mark_diverged(ax_grad, "some gradients are 0 or not finite\neven in float64")
     (std_line,) = _artists(ax_std, make_std)
     ok = np.isfinite(result.forward_std) & (result.forward_std > 0)
     std_line.set_data(layers[ok], result.forward_std[ok])
-    std_line.set_color(color)
+    std_line.set_color(plots.SCHEME_COLORS.get(init, plots.OKABE_ITO["black"]))
     ax_std.set_xlim(0, len(layers) + 1)
-    _rescale(ax_std, result.forward_std)
+    _fit_y(ax_std, result.forward_std, "std of $h_k$")
     if not ok.all():
         plots.mark_diverged(ax_std, "activations overflowed")
 
 
+RULE_OF_THUMB = 1e-3  # update / weight per step for a healthy layer under SGD (Karpathy, CS231n notes)
+
+
 def draw_run(ax_loss, ax_ratio, run: Run, title: str = "") -> None:
-    """Left: training loss at every update (log scale), "diverged at step N" if it did.
-    Right: mean over the updates of each layer's ||dW_k|| / ||W_k|| (log scale); layers that never moved
-    (exactly 0) as triangles at the bottom."""
+    """Left: training loss at every update, "diverged at step N" if it did.
+    Right: mean over the updates of each layer's ||dW_k|| / ||W_k||, with the 1e-3 rule of thumb dotted; layers
+    that never moved (exactly 0) as triangles at the bottom. Log axes only where the values span a decade."""
     def make_loss(ax):
         line, = ax.plot([], [], color=plots.COLORS["train"], markersize=3, label="training loss before each update")
-        ax.set_yscale("log")
-        _sparse_log_ticks(ax.yaxis)
         ax.set_xlabel("update step")
-        ax.set_ylabel("training loss (log scale)")
         ax.legend(loc="upper right")
         return (line,)
 
@@ -122,12 +136,10 @@ def draw_run(ax_loss, ax_ratio, run: Run, title: str = "") -> None:
         moved, = ax.plot([], [], color=plots.COLORS["train"], marker="o", markersize=3, label="mean over updates")
         frozen, = ax.plot([], [], "v", color=plots.OKABE_ITO["vermilion"], markersize=6,
                           label="did not move at all (0)")
-        rule = ax.axhline(1e-3, color=plots.COLORS["marker"], linestyle=":", linewidth=1, label="rule of thumb 1e-3")
-        ax.set_yscale("log")
-        _sparse_log_ticks(ax.yaxis)
+        rule = ax.axhline(RULE_OF_THUMB, color=plots.COLORS["marker"], linestyle=":", linewidth=1,
+                          label="rule of thumb 1e-3 (CS231n)")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
         ax.set_xlabel("layer k")
-        ax.set_ylabel("update / weight $\\|\\Delta W_k\\|/\\|W_k\\|$ (log scale)")
         ax.set_title("Which layers learn? (update-to-weight ratio)")
         return moved, frozen, rule
 
@@ -137,7 +149,7 @@ def draw_run(ax_loss, ax_ratio, run: Run, title: str = "") -> None:
     loss_line.set_data(steps[ok], run.step_loss[ok])
     loss_line.set_marker("o" if ok.sum() < 10 else "None")
     ax_loss.set_xlim(0, max(run.steps, 1) + 1)
-    _rescale(ax_loss, run.step_loss, fallback=(0.1, 10))
+    _fit_y(ax_loss, run.step_loss, "training loss", fallback=(0.1, 10))
     ax_loss.set_title(title or f"Loss (validation accuracy {run.val_acc[-1]:.0%})")
     if run.diverged:
         plots.mark_diverged(ax_loss, f"diverged at step {run.diverged_at}\n(loss became NaN or infinite)")
@@ -146,11 +158,12 @@ def draw_run(ax_loss, ax_ratio, run: Run, title: str = "") -> None:
     layers = np.arange(1, len(mean) + 1)
     ok = np.isfinite(mean) & (mean > 0)
     zero = np.isfinite(mean) & (mean == 0)
-    low = min(mean[ok].min() if ok.any() else 1e-3, 1e-3)
+    low = min(mean[ok].min() if ok.any() else RULE_OF_THUMB, RULE_OF_THUMB)
     moved.set_data(layers[ok], mean[ok])
     frozen.set_data(layers[zero], np.full(zero.sum(), low / 10))
     ax_ratio.set_xlim(0, len(layers) + 1)
-    _rescale(ax_ratio, np.concatenate([mean[ok], [low / 10 if zero.any() else low, 1e-3]]))
+    _fit_y(ax_ratio, np.concatenate([mean[ok], [low / 10 if zero.any() else low, RULE_OF_THUMB]]),
+           "update / weight $\\|\\Delta W_k\\|/\\|W_k\\|$")
     ax_ratio.legend(handles=[moved, frozen, rule] if zero.any() else [moved, rule], loc="lower right")
     if not ok.any() and not zero.any():
         plots.mark_diverged(ax_ratio, "no finite update to show:\nthe run diverged at once")
@@ -204,10 +217,9 @@ def draw_update_profiles(ax, runs: dict, title: str = "") -> None:
         if (~pos).any():
             ax.plot(layers[~pos], np.full((~pos).sum(), floor), "v", color=color, markersize=6,
                     label=f"{label}: did not move (exactly 0)")
-    ax.set_yscale("log")
-    _sparse_log_ticks(ax.yaxis)
+    _fit_y(ax, np.concatenate([m[m > 0] for m in means.values()] + [[floor]]),
+           "mean $\\|\\Delta W_k\\| / \\|W_k\\|$")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
     ax.set_xlabel("layer k (1 = first)")
-    ax.set_ylabel("mean $\\|\\Delta W_k\\| / \\|W_k\\|$ (log scale)")
     ax.set_title(title or "How far each layer moves per update")
     ax.legend(loc="lower right")

@@ -57,6 +57,49 @@ def test_preactivation_signal_last_layer_equals_signal():
     assert np.all(pre[:-1] <= f.signal[:-1] * (1 + 1e-12))  # relu' in {0, 1} can only shrink the norm
 
 
+def test_linear_loss_starts_from_an_error_independent_of_the_network():
+    # L = mean(output * y): dL/d output = y / N whatever the weights, so the first/last ratio of a bias-free ReLU
+    # net scales exactly like gain^(L-1)
+    X, y = G.random_regression(16, 8, seed=0)
+    f = G.flow(depth=4, width=16, n_samples=8, loss="linear")
+    assert f.signal[-1] == pytest.approx(y.norm().item() / y.numel(), rel=1e-6)
+    g = G.flow(depth=4, width=16, n_samples=8, gain=1.5, loss="linear")
+    assert g.signal[-1] == pytest.approx(f.signal[-1], rel=1e-12)
+    assert g.ratio / f.ratio == pytest.approx(1.5**3, rel=1e-6)
+    pre = G.preactivation_signal(depth=4, width=16, n_samples=8, loss="linear")
+    assert pre[-1] == pytest.approx(f.signal[-1], rel=1e-12)
+
+
+def test_gain_effect_is_gain_to_depth_minus_one_with_zero_targets():
+    assert G.gain_effect(gain=1.2, depth=4, seed=0) == pytest.approx(G.predicted_ratio(1.2, 4), rel=1e-5)
+
+
+def test_lesson_experiments_return_one_run_per_setting():
+    failing = G.failing_network_runs(seed=0, steps=2)
+    assert list(failing) == ["failing: He x 1.3, no clipping", "good init: He x 1.0", "He x 1.3 + clip norm 1.0"]
+    assert all(run.steps == 2 for run in failing.values())
+    assert len(G.residual_runs(seed=0, steps=2)) == len(G.RESIDUAL_MODES)
+    assert list(G.gain_11_at_depth_50(seed=0, steps=1)) == G.GAIN_11_SETTINGS
+
+
+def test_y_axis_is_linear_below_a_decade_and_log_above():
+    fig, (a, b) = plots.figure(ncols=2)
+    GP._fit_y(a, [0.4, 0.9], "std")
+    assert a.get_yscale() == "linear" and a.get_ylabel() == "std"
+    GP._fit_y(b, [1e-3, 1.0], "norm")
+    assert b.get_yscale() == "log" and b.get_ylabel() == "norm (log scale)"
+    GP._fit_y(b, [2.0, 3.0], "norm")
+    assert b.get_yscale() == "linear"
+
+
+def test_flow_explorer_tells_signal_and_weights_apart():
+    fig, (a, b) = plots.figure(ncols=2)
+    GP.draw_flow(a, b, G.flow(depth=3, width=8, n_samples=4), "he_normal")
+    signal, weight = a.get_lines()[:2]
+    assert signal.get_color() != weight.get_color()
+    assert signal.get_marker() != weight.get_marker() and signal.get_linestyle() != weight.get_linestyle()
+
+
 def test_depth_gain_map_shape():
     m = G.depth_gain_map([1, 3], [0.5, 1.0, 2.0], width=8, n_samples=4)
     assert m.shape == (2, 3)
@@ -135,6 +178,8 @@ def test_draw_functions_run():
     (lambda: G.flow(depth=3, gain=-1.0), "gain"),
     (lambda: G.flow(depth=3, width=8, n_samples=1), "n_samples"),
     (lambda: G.flow(depth=3, width=8, targets="ones"), "targets"),
+    (lambda: G.flow(depth=3, width=8, loss="l1"), "loss"),
+    (lambda: G.flows_at_depth_50("relu", "he_normal", 1.0, seeds=[]), "seeds"),
     (lambda: G.depth_gain_map([], [1.0]), "depths"),
     (lambda: G.depth_gain_map([2], []), "gains"),
     (lambda: G.training_run(depth=3, steps=0), "steps"),
