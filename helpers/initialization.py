@@ -174,7 +174,6 @@ class LayerStats:
     stopped_at: int | None = None
     stop_reason: str = ""
     theory: Theory | None = None
-    reference: Theory | None = None  # the explorer's comparison line: the recursion for N(0, std^2)
 
 
 @lru_cache(maxsize=2)
@@ -329,11 +328,8 @@ def _histograms(stats, kept, activation):
 
 
 def explorer_compute(**settings) -> LayerStats:
-    """`layer_statistics`, plus the recursion for N(0, std^2) at the same settings (the explorer's dashed line)."""
-    stats = layer_statistics(**settings)
-    names = ("activation", "depth", "width", "std", "input_mean", "input_scale", "bias")
-    stats.reference = theory("normal", **{name: settings[name] for name in names if name in settings})
-    return stats
+    """`layer_statistics` at the explorer's settings (its sigma slider matters for scheme "normal" only)."""
+    return layer_statistics(**settings)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,6 +419,32 @@ def seed_mean(settings: dict, fields, layers, seeds=range(5)) -> dict[tuple[str,
     return {key: float(np.mean(values)) for key, values in totals.items()}
 
 
+def depth_table(settings: dict[str, dict], activation: str, depth: int = 50, width: int = 256,
+                layers=(1, 10, 50), seed: int = 0, saturated: bool = False) -> tuple[dict[str, LayerStats], str]:
+    """`layer_statistics` for each named setting (name -> scheme keywords), and a table to print.
+
+    Per setting: the pooled std of h_l at `layers` and the rms gradient dL/dh_1 reaching layer 1 when the last
+    layer receives a unit-variance error, each measured in float32 with the recursion's value in brackets
+    ('-': not measured, outside float32's range); with `saturated`, the fraction of |h_1| > 0.97 (tanh).
+    """
+    if not isinstance(settings, dict) or not settings:
+        raise ValueError("settings must be a non-empty dict of name -> layer_statistics keywords")
+    for layer in layers:
+        check_int("layers entry", layer, 1, depth)
+    results = {name: layer_statistics(activation=activation, depth=depth, width=width, seed=seed, **kw)
+               for name, kw in settings.items()}
+    pad = max(len(name) for name in settings) + 2
+    head = f"{'':{pad}s}" + "".join(f"{'std h_' + str(k):>20s}" for k in layers) + f"{'gradient at layer 1':>22s}"
+    rows = [head + (f"{'saturated, layer 1':>20s}" if saturated else "")]
+    for name, s in results.items():
+        pairs = [(s.post_std[k - 1], s.theory.post_std[k - 1]) for k in layers]
+        pairs.append((s.grad_rms[0], s.theory.grad_rms[0]))
+        cells = [f"{fmt(m)} ({fmt(t)})" for m, t in pairs]
+        row = f"{name:{pad}s}" + "".join(f"{c:>20s}" for c in cells[:-1]) + f"{cells[-1]:>22s}"
+        rows.append(row + (f"{s.saturated[0]:20.0%}" if saturated else ""))
+    return results, "\n".join(rows)
+
+
 # ---------------------------------------------------------------------------------------------
 # symmetry: constant init keeps every hidden unit identical
 # ---------------------------------------------------------------------------------------------
@@ -442,15 +464,18 @@ def unit_spread(layer: nn.Linear) -> float:
 
 @dataclass
 class SymmetryResult:
-    """Per hidden layer: the units' spread (`unit_spread`) before and after training, and the final loss."""
+    """Per hidden layer: the units' spread (`unit_spread`) before and after training, the final training loss,
+    and the trained model with its data (to draw its decision boundary)."""
 
     spread_before: list[float]
     spread_after: list[float]
     final_loss: float
+    model: nn.Module | None = None
+    split: data.Split | None = None
 
 
 def symmetry_experiment(weights: str = "constant", biases: str = "constant", activation: str = "tanh",
-                        width: int = 16, steps: int = 200, lr: float = 0.1, seed: int = 0) -> SymmetryResult:
+                        width: int = 16, steps: int = 2000, lr: float = 0.1, seed: int = 0) -> SymmetryResult:
     """Train a 2 -> width -> width -> 1 MLP on two moons (SGD, full batch) and measure `unit_spread`.
 
     `weights`: "constant" (every weight 0.1) or "random" (Xavier normal); `biases`: "constant"
@@ -475,8 +500,9 @@ def symmetry_experiment(weights: str = "constant", biases: str = "constant", act
         torch.random.set_rng_state(generator_state)
     hidden = models.linear_layers(model)[:-1]
     before = [unit_spread(layer) for layer in hidden]
-    history = train.train(model, moons_split(seed), steps=steps, lr=lr, optimizer="sgd", eval_every=steps)
-    return SymmetryResult(before, [unit_spread(layer) for layer in hidden], history.train_loss[-1])
+    split = moons_split(seed)
+    history = train.train(model, split, steps=steps, lr=lr, optimizer="sgd", eval_every=steps)
+    return SymmetryResult(before, [unit_spread(layer) for layer in hidden], history.train_loss[-1], model, split)
 
 
 def zero_init_gradients(activation: str = "relu", depth: int = 4, width: int = 16,
@@ -647,17 +673,21 @@ def compare_schemes(activation: str = "relu", depth: int = 10, optimizer: str = 
 
 
 def verdict(history: train.History) -> str:
-    """How a run went, judged by its training loss (not its accuracy).
+    """How a run went, judged by its losses (not its accuracy), at the last evaluation.
 
-    'diverged' (the loss became NaN/inf), 'stalled' (final loss within 0.01 of ln 2 = 0.693: chance),
-    'learns' (final loss below 0.5, or below 1/100 of the initial loss), else 'slow'.
+    'diverged' (the loss became NaN/inf), 'stalled' (training loss within 0.01 of ln 2 = 0.693: chance),
+    'learns' (training loss below 0.5 and validation loss below ln 2: better than chance on new points too),
+    'overfits' (training loss below 0.5, validation loss at or above ln 2), 'loss high' (anything else:
+    training loss at or above 0.5, e.g. huge logits that get most points right and a few wrong by a mile).
     """
     if history.diverged:
         return "diverged"
-    first, final = history.train_loss[0], history.train_loss[-1]
+    final, val = history.train_loss[-1], history.val_loss[-1]
     if abs(final - math.log(2)) < 0.01:
         return "stalled"
-    return "learns" if final < 0.5 or final < first / 100 else "slow"
+    if final < 0.5:
+        return "learns" if val < math.log(2) else "overfits"
+    return "loss high"
 
 
 def final_loss(history: train.History) -> float:
@@ -666,17 +696,20 @@ def final_loss(history: train.History) -> float:
 
 
 def comparison_table(runs: dict[str, dict[str, train.History]], title: str = "") -> str:
-    """One row per scheme, and per optimizer (`runs`: optimizer -> label -> History) its final loss,
-    `verdict` and validation accuracy ('-' for a diverged run, whose last evaluation is from before it diverged)."""
-    head = f"{title:26s}" + "".join(f"   {name + ': final loss':>18s} {'verdict':>9s} {'val acc':>8s}" for name in runs)
+    """One row per scheme, and per optimizer (`runs`: optimizer -> label -> History) its final training and
+    validation loss, `verdict` and validation accuracy ('-' for a diverged run, whose last evaluation is from
+    before it diverged)."""
+    columns = f"{'train loss':>10s} {'val loss':>9s} {'verdict':>9s} {'val acc':>7s}"
+    head = f"{title:18s}" + "".join(f" | {name:>5s}: {columns}" for name in runs)
     rows = [head]
     for label in next(iter(runs.values())):
         cells = []
         for histories in runs.values():
             h = histories[label]
             acc = "-" if h.diverged else f"{h.val_acc[-1]:.0%}"
-            cells.append(f"   {final_loss(h):18.3g} {verdict(h):>9s} {acc:>8s}")
-        rows.append(f"{label:26s}" + "".join(cells))
+            val = math.nan if h.diverged else h.val_loss[-1]
+            cells.append(f" | {'':5s}  {final_loss(h):10.3g} {val:9.3g} {verdict(h):>9s} {acc:>7s}")
+        rows.append(f"{label:18s}" + "".join(cells))
     return "\n".join(rows)
 
 

@@ -23,29 +23,41 @@ from helpers.initialization import (
     explorer_compute,
     final_loss,
     phi,
+    phi_prime,
     train_scheme,
     verdict,
 )
 
 
 def draw_activation_near_zero(ax, activation: str = "tanh", span: float = 3.0) -> None:
-    """Plot phi(z) against the identity on [-span, span]: where is phi nearly linear?"""
+    """Plot phi(z) and its slope phi'(z) against the identity on [-span, span]: where is phi nearly linear?"""
     check_choice("activation", activation, ACTIVATIONS)
     z = np.linspace(-span, span, 301)
     ax.clear()
     ax.plot(z, z, ":", color=plots.COLORS["theory"], label="identity z")
     ax.plot(z, phi(activation, z), "-", color=plots.SCHEME_COLORS["xavier_normal"], lw=2, label=f"{activation}(z)")
+    ax.plot(z, phi_prime(activation, z), "--", color=plots.OKABE_ITO["vermilion"], lw=1.5,
+            label=f"slope {activation}'(z)")
     ax.axvspan(-0.5, 0.5, color=plots.OKABE_ITO["grey"], alpha=0.2, label="|z| < 0.5: nearly equal")
     ax.set_ylim(-1.6, 1.6)
     ax.set_xlabel("pre-activation z")
-    ax.set_ylabel("output")
-    ax.set_title(f"{activation} is the identity near 0, and flattens beyond |z| ≈ 1")
+    ax.set_ylabel("output / slope")
+    ax.set_title(f"{activation} is the identity near 0; its slope is 1 only at z = 0")
     ax.legend(loc="upper left")
+
+
+def draw_symmetry_boundary(ax, result, title: str) -> None:
+    """The decision boundary a `symmetry_experiment` run learned, with its training points and final loss."""
+    if result.model is None or result.split is None:
+        raise ValueError("result must come from initialization.symmetry_experiment (it keeps the model and data)")
+    plots.decision_boundary(ax, result.model, result.split.X_train, result.split.y_train, resolution=80,
+                            title=f"{title}\ntraining loss {result.final_loss:.3f}")
 
 
 SCHEME_LABELS = {"zeros": "zeros", "normal": "N(0, σ²)", "lecun_normal": "LeCun", "xavier_normal": "Xavier",
                  "he_normal": "He", "pytorch_default": "PyTorch default"}
 _HIST_STYLES = [("orange", "-"), ("purple", "--"), ("black", ":")]
+FRAC_TOP = 1.42
 
 
 class ExplorerFigure:
@@ -64,8 +76,6 @@ class ExplorerFigure:
         (self.std_theory,) = ax.plot([], [], "-", color=theory, label="theory (recursion)")
         (self.std_pooled,) = ax.plot([], [], "o", ms=3, label="measured: pooled std")
         (self.std_across,) = ax.plot([], [], "o", ms=3, mfc="none", label="measured: std across samples")
-        (self.std_reference,) = ax.plot([], [], "--", lw=1, color=plots.SCHEME_COLORS["normal"],
-                                        label="theory for N(0, σ²)")
         ax.set_yscale("log")
         ax.set_xlabel("layer l")
         ax.set_ylabel("std of h_l (log scale)")
@@ -76,7 +86,7 @@ class ExplorerFigure:
         ax.set_yscale("log")
         ax.set_xlabel("layer l")
         ax.set_ylabel("rms of dL/dh_l (log scale)")
-        ax.set_title("Backward: how much gradient reaches layer l?")
+        ax.set_title("Backward: how much gradient reaches layer l?\n(a unit-size error at the last layer)")
         ax.legend(loc="lower right")
         ax = self.ax_hist
         self.hists = [ax.stairs([0], [0, 1], color=plots.OKABE_ITO[c], linestyle=ls, linewidth=1.5, label=" ")
@@ -88,28 +98,30 @@ class ExplorerFigure:
         ax = self.ax_frac
         (self.cos_line,) = ax.plot([], [], "-", lw=1.5, label="cosine similarity between samples")
         (self.frac_line,) = ax.plot([], [], "--", lw=1.5, label="fraction dead / saturated")
-        ax.set_ylim(-0.05, 1.05)
+        ax.set_ylim(-0.05, FRAC_TOP)  # the legend sits above 1, where no curve goes
+        ax.set_yticks([0, 0.25, 0.5, 0.75, 1])
         ax.set_xlabel("layer l")
         ax.set_ylabel("similarity / fraction (0 to 1)")
-        ax.legend(loc="center right")
+        ax.legend(loc="upper center")
         self.notes = {name: getattr(self, "ax_" + name).text(
             0.5, 0.5, "", transform=getattr(self, "ax_" + name).transAxes, ha="center", va="center", fontsize=10,
             color=plots.OKABE_ITO["vermilion"], zorder=10,
-            bbox={"boxstyle": "round", "fc": "white", "ec": plots.OKABE_ITO["vermilion"]}) for name in ("std", "grad")}
+            bbox={"boxstyle": "round", "fc": "white", "ec": plots.OKABE_ITO["vermilion"]})
+            for name in ("std", "grad", "frac")}
         self.stop_lines = [ax.axvline(1, color=plots.OKABE_ITO["vermilion"], ls="--", lw=1, visible=False)
                            for ax in (self.ax_std, self.ax_grad, self.ax_frac)]
         plots.freeze_layout(self.fig)  # lay out once: constrained layout would cost ~0.1 s at every redraw
 
-    def draw(self, stats: LayerStats, scheme: str, activation: str, std: float = 0.01, **_) -> None:
+    def draw(self, stats: LayerStats, scheme: str, activation: str, std: float = 0.01, width: int = 256,
+             **_) -> None:
         """Move every artist to show `stats` (from `layer_statistics`)."""
         color = plots.SCHEME_COLORS[scheme]
         depth = len(stats.post_std)
         layers = np.arange(1, depth + 1)
         name = SCHEME_LABELS[scheme] + (f" (σ = {std:.2g})" if scheme == "normal" else "")
+        sigma = (f"n·σ² = {width * std**2:.3g} (He: 2)" if scheme == "normal"
+                 else f"σ slider ({std:.3g}) is used by N(0, σ²) only")
         _set_positive(self.std_theory, layers, stats.theory.post_std)
-        reference = stats.reference is not None and scheme != "normal"
-        _set_positive(self.std_reference, layers, stats.reference.post_std if reference else [np.nan] * depth)
-        self.std_reference.set_label(f"theory for N(0, σ²), σ = {std:.3g}" if reference else "_")
         _set_positive(self.std_pooled, layers, stats.post_std, color)
         _set_positive(self.std_across, layers, stats.across_std, color)
         _set_positive(self.grad_theory, layers, stats.theory.grad_rms)
@@ -117,7 +129,7 @@ class ExplorerFigure:
         for ax, values in ((self.ax_std, [stats.post_std, stats.across_std, stats.theory.post_std]),
                            (self.ax_grad, [stats.grad_rms, stats.theory.grad_rms])):
             _log_limits(ax, values, depth)
-        self.ax_std.set_title(f"{name} + {activation}: does the std of h_l stay level?")
+        self.ax_std.set_title(f"{name} + {activation}: does the std of h_l stay level?\n{sigma}")
         self.ax_std.legend(loc="lower left")
         self.ax_grad.legend(loc="lower right")
 
@@ -155,7 +167,10 @@ class ExplorerFigure:
         self.hist_legend = self.ax_hist.legend(handles=[a for a in self.hists if a.get_visible()],
                                                loc="upper right")
 
-        self.cos_line.set_data(layers, stats.cos_sim)
+        self.cos_line.set_data(layers, stats.cos_sim)  # NaN (not drawn) where every h_l is 0
+        undefined = bool(np.isnan(stats.cos_sim[:stats.stopped_at or depth]).all())
+        self.notes["frac"].set_text("cosine similarity undefined:\nevery h_l is 0 (no direction)" if undefined else "")
+        self.notes["frac"].set_visible(undefined)
         self.cos_line.set_color(color)
         kind = {"relu": stats.dead, "tanh": stats.saturated, "sigmoid": stats.saturated}.get(activation)
         self.frac_line.set_data(layers, kind if kind is not None else np.zeros(depth))
@@ -164,7 +179,7 @@ class ExplorerFigure:
                  "tanh": "fraction saturated (|h| > 0.97)",
                  "sigmoid": "fraction saturated (|2h - 1| > 0.97)"}.get(activation, "linear: nothing dead or saturated")
         self.frac_line.set_label(label)
-        self.ax_frac.legend(loc="center right")
+        self.ax_frac.legend(loc="upper center")
         self.ax_frac.set_xlim(0.5, depth + 0.5)
         self.ax_frac.set_title("Do inputs look alike? Dead or saturated units?")
 
@@ -207,41 +222,61 @@ def explorer_panel(scheme: str = "xavier_normal", activation: str = "tanh", dept
     return widgets.LivePanel(compute=explorer_compute, draw=figure.draw, fig=figure.fig, controls=controls, seed=seed)
 
 
-def draw_comparison(ax, histories: dict[str, train.History], title: str, extra: dict | None = None) -> None:
+def draw_comparison(ax, histories: dict[str, train.History], title: str) -> None:
     """Training loss of every scheme on one axis (scheme colours; N(0, 0.01²) dotted, tanh runs dashed).
 
-    The y-range covers the runs that did not diverge; diverged runs are listed in a box instead.
+    The y-range covers the runs that did not diverge; diverged runs are listed in a box instead. The axis is
+    logarithmic where the losses span a decade or more, linear otherwise.
     """
     plots.clear_artists(ax)
-    ax.axhline(math.log(2), color=plots.COLORS["marker"], ls=":", lw=1)
-    runs = [(label, h, "-") for label, h in histories.items()]
-    runs += [(label, h, "--") for label, h in (extra or {}).items()]
+    ax.axhline(math.log(2), color=plots.COLORS["marker"], ls=":", lw=1.5, label="ln 2 = 0.693 (chance)")
     finite, diverged = [], []
-    for label, history, ls in runs:
+    for label, history in histories.items():
         scheme = TRAIN_SCHEMES[label.split(" (")[0]][0]
-        style = ":" if label.startswith("N(0, 0.01") else ls
+        style = ":" if label.startswith("N(0, 0.01") else ("--" if "(tanh)" in label else "-")
         loss = np.asarray(history.train_loss, dtype=float)
-        ok = np.isfinite(loss)
+        ok = np.isfinite(loss) & (loss > 0)
         if history.diverged:
             diverged.append(f"{label}: diverged at step {history.diverged_at}")
         else:
             finite.append(loss[ok])
         ax.plot(np.asarray(history.step)[ok], loss[ok], style, color=plots.SCHEME_COLORS[scheme], lw=1.5,
                 label=label + (" (diverged)" if history.diverged else ""))
-    ax.set_yscale("log")
-    if finite:
-        values = np.concatenate(finite)
-        ax.set_ylim(max(values.min(), 1e-4) / 1.5, max(values.max(), 1.0) * 1.5)
-    ax.text(0.01, 0.02, "dotted grey: ln 2 = 0.693 (chance)", transform=ax.transAxes, fontsize=8,
-            color=plots.COLORS["marker"])
+    values = np.concatenate(finite + [np.array([math.log(2)])])
+    _loss_axis(ax, values, "training loss")
     if diverged:
         ax.text(0.01, 0.98, "\n".join(diverged), transform=ax.transAxes, va="top", fontsize=8,
                 color=plots.OKABE_ITO["vermilion"],
                 bbox={"boxstyle": "round", "fc": "white", "ec": plots.OKABE_ITO["vermilion"]})
     ax.set_xlabel("update step")
-    ax.set_ylabel("training loss (log scale)")
     ax.set_title(title)
-    ax.legend(loc="upper right", fontsize=7)
+
+
+def comparison_figure(runs: dict[str, dict[str, train.History]]):
+    """One `draw_comparison` axis per optimizer (`runs`: title -> label -> History), side by side, and one
+    legend to the right of them, where it hides no curve."""
+    fig, axes = plots.figure(1, len(runs), width=11.5, height=3.8)
+    axes = np.atleast_1d(axes)
+    for ax, (title, histories) in zip(axes, runs.items(), strict=True):
+        draw_comparison(ax, histories, title)
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+    return fig
+
+
+def _loss_axis(ax, values, what: str) -> None:
+    """Log y-axis where `values` (positive) span a decade or more, linear otherwise; limits with some room."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    low, high = max(float(values.min()), 1e-4), float(values.max())
+    if high / low >= 10:
+        ax.set_yscale("log")
+        ax.set_ylim(low / 1.5, high * 1.5)
+        ax.set_ylabel(f"{what} (log scale)")
+    else:
+        ax.set_yscale("linear")
+        pad = 0.08 * (high - low) + 0.02
+        ax.set_ylim(max(0.0, low - pad), high + pad)
+        ax.set_ylabel(what)
 
 
 class TrainingFigure:
@@ -259,9 +294,8 @@ class TrainingFigure:
         (self.train_line,) = ax.plot([], [], "-", color=plots.COLORS["train"], label="train")
         (self.val_line,) = ax.plot([], [], "-", color=plots.COLORS["val"], label="validation")
         ax.axhline(math.log(2), color=plots.COLORS["marker"], ls=":", lw=1, label="ln 2 = 0.693 (chance)")
-        ax.set_yscale("log")
         ax.set_xlabel("update step")
-        ax.set_ylabel("loss (log scale)")
+        ax.set_ylabel("loss")
         ax.legend(loc="lower left")
         self.loss_note = ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center", fontsize=10,
                                  color=plots.OKABE_ITO["vermilion"], zorder=10, visible=False,
@@ -289,8 +323,7 @@ class TrainingFigure:
             ok = np.isfinite(values) & (values > 0)
             line.set_data(steps[ok], values[ok])
             losses.append(values[ok])
-        values = np.concatenate(losses + [np.array([math.log(2)])])
-        self.ax_loss.set_ylim(values.min() / 1.5, values.max() * 1.5)
+        _loss_axis(self.ax_loss, np.concatenate(losses + [np.array([math.log(2)])]), "loss")
         self.ax_loss.set_xlim(0, max(int(steps.max()), 1))
         outcome = "loss NaN" if history.diverged else f"final loss {final_loss(history):.3g}"
         self.ax_loss.set_title(f"{scheme} + {activation}, depth {depth}:\n{verdict(history)} ({outcome})")

@@ -1,129 +1,281 @@
-"""Lesson 1 (initialization): each numbered claim of the lesson, asserted over several seeds.
+"""Lesson 1 (initialization): each claim the lesson's text makes, asserted over seeds.
 
-Thresholds come from measurements over 5 seeds (see the lesson's closing note); the margins are wide
-enough to hold on other seeds and narrow enough that the opposite claim would fail.
+The experiments below are the notebook's own calls with the seed as a parameter:
+`test_the_claims_run_the_notebooks_calls` fails if a notebook cell and a call here differ (same helper, same
+arguments, same settings dicts; only `seed=0` becomes `seed=seed`). Thresholds come from measurements over 10 seeds
+on three numeric paths (native, MKL_CBWR=AVX2 with ATen avx2, MKL_CBWR=COMPATIBLE with ATen default); the measured
+values are in the comments. Training runs differ in their last digits between paths, so their claims are
+fractions of seeds, never one run's number.
 """
 
+import ast
+import inspect
+import json
 import math
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from helpers import initialization as lesson
 
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "notebooks" / "01_initialization.ipynb"
 pytestmark = pytest.mark.claims
-SEEDS = range(5)
+SEEDS = range(10)
 
 
-def stats(seed, **kw):
-    return lesson.layer_statistics(seed=seed, **kw)
+# --- the notebook's experiments, seed as a parameter ---------------------------------------------------------------
+
+def relu_depth_table(seed):
+    scales = {
+        "N(0, 0.01²)  (too small)": dict(scheme="normal", std=0.01),
+        "He           (matched)": dict(scheme="he_normal"),
+        "N(0, 0.1²)   (too large)": dict(scheme="normal", std=0.1),
+    }
+    return lesson.depth_table(scales, activation="relu", depth=50, width=256, seed=seed)
 
 
-# 1. The goal: the matched init keeps forward and backward signals level; too small vanishes, too large explodes.
-def test_1_matched_scale_is_level_on_average_but_one_network_wanders():
-    ratios, grads = [], []
-    for seed in range(8):
-        he = stats(seed, scheme="he_normal", activation="relu", depth=50, width=256)
-        ratios.append(he.post_std[49] / he.post_std[0])
-        grads.append(he.grad_rms[0])
-    assert 0.5 < math.exp(np.mean(np.log(ratios))) < 1.3  # level on average (geometric mean over seeds)
-    assert 0.2 < min(ratios) and max(ratios) < 2.5  # one network's std wanders (finite width: depth / width)
-    assert max(ratios) / min(ratios) > 2
-    assert 0.4 < min(grads) and max(grads) < 2.5
+def one_layer(seed):
+    return lesson.one_layer_check(n_in=256, seed=seed)
 
+
+def tanh_depth_table(seed):
+    tanh_scales = {
+        "Xavier": dict(scheme="xavier_normal"),
+        "Xavier, gain 5/3": dict(scheme="xavier_normal", gain=5 / 3),
+        "N(0, 0.01²)": dict(scheme="normal", std=0.01),
+        "N(0, 1)": dict(scheme="normal", std=1.0),
+    }
+    return lesson.depth_table(tanh_scales, activation="tanh", depth=50, width=256, seed=seed, saturated=True)
+
+
+def relu_network(scheme, seed):
+    return lesson.layer_statistics(scheme=scheme, activation="relu", depth=50, width=256, seed=seed)
+
+
+def he_relu_network(seed):
+    return lesson.layer_statistics(scheme="he_normal", activation="relu", depth=50, width=256, seed=seed)
+
+
+def default_variances(seed):
+    return lesson.linear_default_variances(fan_in=256, fan_out=256, layers=20, seed=seed)
+
+
+def default_stack(bias, seed):
+    return lesson.default_stack_statistics(bias=bias, depth=20, width=256, seed=seed)
+
+
+def symmetry_runs(seed):
+    cases = {
+        "constant weights and biases (0.1)": dict(weights="constant", biases="constant"),
+        "constant weights, nn.Linear's random bias": dict(weights="constant", biases="pytorch_default"),
+        "random weights (Xavier)": dict(weights="random", biases="constant"),
+    }
+    return {name: lesson.symmetry_experiment(activation="tanh", width=16, steps=2000, seed=seed, **kw)
+            for name, kw in cases.items()}
+
+
+def zero_gradients(seed):
+    return lesson.zero_init_gradients(activation="relu", depth=4, width=16, seed=seed)
+
+
+def assumption_rows():
+    he_relu = dict(scheme="he_normal", activation="relu", depth=20, width=256)
+    variants = {"normalized input": {}, "input scale 10": dict(input_scale=10.0), "input mean 3": dict(input_mean=3.0),
+                "bias 0.1": dict(bias=0.1)}
+    fields, layers = ("post_std", "cos_sim", "dead"), (1, 20)
+    return {name: lesson.seed_mean({**he_relu, **extra}, fields, layers, seeds=range(5))
+            for name, extra in variants.items()}
+
+
+def tanh_loud_input():
+    m = lesson.seed_mean(dict(scheme="xavier_normal", activation="tanh", depth=20, width=256, input_scale=10.0),
+                         ("post_std", "saturated"), (1, 2, 5), seeds=range(5))
+    m1 = lesson.seed_mean(dict(scheme="xavier_normal", activation="tanh", depth=20, width=256), ("post_std",), (5,),
+                          seeds=range(5))
+    return m, m1
+
+
+def training_runs(optimizer, seed):
+    if optimizer == "sgd":
+        relu = lesson.compare_schemes(activation="relu", depth=10, optimizer="sgd", steps=150, seed=seed)
+        tanh = {f"{name} (tanh)": lesson.train_scheme(name, "tanh", 10, "sgd", steps=150, seed=seed)[2]
+                for name in ("N(0, 1)", "He")}
+    else:
+        relu = lesson.compare_schemes(activation="relu", depth=10, optimizer="adam", steps=150, seed=seed)
+        tanh = {f"{name} (tanh)": lesson.train_scheme(name, "tanh", 10, "adam", steps=150, seed=seed)[2]
+                for name in ("N(0, 1)", "He")}
+    return {**relu, **tanh}
+
+
+def shallow_default(seed):
+    return lesson.train_scheme("PyTorch default", "relu", 3, "sgd", steps=150, seed=seed)[2]
+
+
+EXPERIMENTS = [relu_depth_table, one_layer, tanh_depth_table, relu_network, he_relu_network, default_variances,
+               default_stack, symmetry_runs, zero_gradients, assumption_rows, tanh_loud_input, training_runs,
+               shallow_default]
+
+
+# --- the notebook runs these very calls -------------------------------------------------------------------------------
+
+def _normalized(text: str) -> str:
+    return text.replace("seed=seed", "seed=0")
+
+
+def _calls_and_literals(tree) -> tuple[set[str], dict[str, str]]:
+    """Every `lesson.<helper>(...)` call, and every name assigned a dict, `dict(...)` or tuple literal (settings),
+    as source."""
+    calls = {_normalized(ast.unparse(node)) for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and ast.unparse(node.func).startswith("lesson.")}
+    literals = {ast.unparse(target): _normalized(ast.unparse(node.value)) for node in ast.walk(tree)
+                if isinstance(node, ast.Assign) and (isinstance(node.value, (ast.Dict, ast.Tuple))
+                                                     or ast.unparse(node.value).startswith("dict("))
+                for target in node.targets}
+    return calls, literals
+
+
+def _notebook_tree():
+    cells = ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
+    code = "\n".join(line for cell in cells for line in cell.splitlines() if not line.startswith("%"))
+    return ast.parse(code)
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda f: f.__name__)
+def test_the_claims_run_the_notebooks_calls(experiment):
+    notebook_calls, notebook_literals = _calls_and_literals(_notebook_tree())
+    calls, literals = _calls_and_literals(ast.parse(textwrap.dedent(inspect.getsource(experiment))))
+    assert calls, experiment.__name__
+    for call in calls:
+        assert call in notebook_calls, f"the notebook does not make this call (seed 0): {call}"
+    for name, value in literals.items():
+        assert notebook_literals.get(name) == value, f"the notebook's {name} differs from the tested one: {value}"
+
+
+# --- 1. vanishing, exploding, level --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_1_wrong_scale_vanishes_or_explodes(seed):
-    small = stats(seed, scheme="normal", std=0.01, activation="relu", depth=50, width=256)
-    assert small.post_std[9] < 1e-8 and small.stopped_at is not None  # leaves float32's range
-    large = stats(seed, scheme="normal", std=0.1, activation="relu", depth=50, width=256)
-    assert large.post_std[49] / large.post_std[0] > 50 and large.grad_rms[0] > 50
+    small, he, large = relu_depth_table(seed)[0].values()
+    assert small.post_std[9] < 1e-8 and small.stopped_at is not None  # 2.5e-10 at layer 10; float32 reaches 0 later
+    assert math.isnan(small.grad_rms[0])  # no gradient reaches layer 1 (below 1e-18)
+    assert 0.09 < lesson.geometric_ratio(small.post_std, 1, 10) < 0.13  # 0.111 on seed 0 (theory 0.113)
+    assert large.post_std[49] / large.post_std[0] > 50 and large.grad_rms[0] > 50  # about 330 and 360
+    assert 1.08 < lesson.geometric_ratio(large.post_std, 1, 10) < 1.15  # 1.115 on seed 0 (theory 1.13)
+    assert 0.1 < he.post_std[49] < 10 and 0.4 < he.grad_rms[0] < 2.5  # "of order 1"
 
 
-# 2. Var(y) = n Var(w) E[x^2]: the second moment, not the variance (ReLU outputs are not zero-mean).
+def test_1_matched_scale_is_level_on_average_but_one_network_wanders():
+    ratios = [w.post_std[49] / w.post_std[0] for w in (he_relu_network(seed) for seed in range(8))]
+    assert 0.5 < math.exp(np.mean(np.log(ratios))) < 1.3  # level on average (geometric mean over seeds)
+    assert 0.2 < min(ratios) and max(ratios) < 2.5  # 0.33 .. 1.5
+    assert max(ratios) / min(ratios) > 2
+
+
+# --- 2. Var(y) = n Var(w) E[x^2] --------------------------------------------------------------------------------------
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_2_linear_layer_uses_the_second_moment(seed):
-    rows = lesson.one_layer_check(n_in=256, seed=seed)
+    rows = one_layer(seed)
     for row in rows.values():
         assert row["measured Var(y)"] == pytest.approx(row["n Var(w) E[x^2]"], rel=0.05)
     relu = rows["x = ReLU(N(0, 1))"]
-    assert relu["n Var(w) Var(x)"] < 0.75 * relu["measured Var(y)"]
+    assert relu["n Var(w) Var(x)"] < 0.75 * relu["measured Var(y)"]  # 0.340 against 0.507
 
 
-# 3. Xavier + tanh drifts down (0.63 -> 0.23 -> 0.10 at layers 1/10/50); gain 5/3 holds it level;
-#    N(0, 0.01) collapses; N(0, 1) saturates.
+# --- 3. tanh: Xavier drifts, gain 5/3 levels the forward pass and blows up the backward one --------------------
+
 @pytest.mark.parametrize("seed", SEEDS)
-def test_3_xavier_tanh_drifts_gain_holds_small_collapses_large_saturates(seed):
-    x = stats(seed, scheme="xavier_normal", activation="tanh", depth=50, width=256)
-    assert x.post_std[[0, 9, 49]] == pytest.approx([0.63, 0.23, 0.10], rel=0.12)
-    g = stats(seed, scheme="xavier_normal", gain=5 / 3, activation="tanh", depth=50, width=256)
-    assert 0.9 < g.post_std[49] / g.post_std[9] < 1.1
-    small = stats(seed, scheme="normal", std=0.01, activation="tanh", depth=50, width=256)
-    assert small.post_std[9] < 1e-6
-    large = stats(seed, scheme="normal", std=1.0, activation="tanh", depth=50, width=256)
-    assert large.saturated[0] > 0.8 and large.saturated[49] > 0.8
+def test_3_xavier_tanh_drifts_gain_levels_forward_not_backward(seed):
+    xavier, gained, small, large = tanh_depth_table(seed)[0].values()
+    assert xavier.post_std[[0, 9, 49]] == pytest.approx([0.63, 0.23, 0.10], rel=0.12)
+    assert 0.12 < xavier.grad_rms[0] < 0.25  # 0.16 .. 0.19 over 10 seeds (recursion 0.18): the gradient shrinks
+    assert 0.9 < gained.post_std[49] / gained.post_std[9] < 1.1  # level forward
+    assert 60 < gained.grad_rms[0] < 150  # 91 .. 106 over 10 seeds, every path (recursion 96): not level backward
+    assert small.post_std[9] < 1e-6  # 1.1e-8
+    assert large.saturated[0] > 0.8 and large.saturated[49] > 0.8  # 89%
+    assert math.isnan(large.grad_rms[0])  # the gradient vanishes below 1e-18 (recursion 4e-45)
 
 
-# 4. ReLU: He is level, Xavier loses 1/sqrt(2) = 0.71 per layer (pre-activations and post-activations alike).
+def test_3_recursion_predicts_the_gain_gradient():
+    assert 80 < lesson.theory("xavier_normal", "tanh", 50, 256, gain=5 / 3).grad_rms[0] < 110  # 95.7
+
+
+# --- 4. ReLU: He level, Xavier loses 1/sqrt(2) per layer --------------------------------------------------------------
+
 def test_4_he_level_xavier_halves_variance_per_layer():
     for scheme, low, high in (("he_normal", 0.95, 1.03), ("xavier_normal", 0.66, 0.75)):
         for seed in SEEDS:
-            s = stats(seed, scheme=scheme, activation="relu", depth=50, width=256)
+            s = relu_network(scheme, seed)
             assert low < lesson.geometric_ratio(s.pre_std, 1, 10) < high
             assert low < lesson.geometric_ratio(s.post_std, 1, 10) < high
 
 
-# 5. The recursion predicts the measured std for any activation (where the linear formula predicts a flat line).
+# --- 5. the recursion predicts the explorer's measurements ------------------------------------------------------------
+
 @pytest.mark.parametrize("activation,scheme,tolerance", [
     ("tanh", "xavier_normal", 0.05), ("sigmoid", "xavier_normal", 0.05), ("linear", "lecun_normal", 0.06),
     ("relu", "pytorch_default", 0.06), ("relu", "xavier_normal", 0.2), ("relu", "he_normal", 0.2)])
 def test_5_recursion_predicts_measurement(activation, scheme, tolerance):
-    # The geometric mean over 5 seeds of the measured std, against the recursion, at every layer of 30.
+    # The geometric mean over 5 seeds of the explorer's measured std, against the recursion, at every layer of 30.
     # ReLU without biases wanders most from network to network (see test_1), hence its wider tolerance.
-    logs = [np.log(stats(seed, scheme=scheme, activation=activation, depth=30, width=256).post_std) for seed in SEEDS]
+    logs = [np.log(lesson.explorer_compute(scheme=scheme, activation=activation, depth=30, width=256,
+                                           seed=seed).post_std) for seed in range(5)]
     predicted = lesson.theory(scheme, activation, 30, 256).post_std
     assert np.median(np.abs(np.exp(np.mean(logs, axis=0)) / predicted - 1)) < tolerance
-    th = lesson.theory("xavier_normal", "tanh", 50, 256)
-    assert th.post_std[[0, 9, 49]] == pytest.approx([0.63, 0.23, 0.10], rel=0.05)  # the issue's independent check
 
 
-# 6. PyTorch's nn.Linear default is U(+-1/sqrt(n)): Var = 1/(3n), not He; deep ReLU stacks lose 0.41 per layer.
+def test_5_sigma_of_he_keeps_relu_level():
+    s = lesson.layer_statistics(scheme="normal", std=math.sqrt(2 / 256), activation="relu", depth=50, width=256, seed=0)
+    assert 0.3 < s.post_std[49] / s.post_std[0] < 3
+
+
+# --- 6. PyTorch's default --------------------------------------------------------------------------------------------
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_6_pytorch_default_is_not_he(seed):
-    var_w, var_b = lesson.linear_default_variances(256, 256, layers=20, seed=seed)
+    var_w, var_b = default_variances(seed)
     assert var_w == pytest.approx(1 / 768, rel=0.03)
     assert var_b == pytest.approx(1 / 768, rel=0.15)  # 5120 biases: a noisier estimate
     assert var_w < 2 / 256 / 5
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", range(5))
 def test_6_default_relu_stack_levels_at_bias_scale_and_loses_input_signal(seed):
-    with_bias = lesson.default_stack_statistics(bias=True, depth=20, width=256, seed=seed)
-    assert 0.017 < with_bias["pooled"][19] < 0.03
-    assert 0.36 < lesson.geometric_ratio(with_bias["across"], 5, 12) < 0.46
-    no_bias = lesson.default_stack_statistics(bias=False, depth=20, width=256, seed=seed)
-    assert 0.37 < lesson.geometric_ratio(no_bias["pooled"], 1, 10) < 0.45
+    with_bias = default_stack(True, seed)
+    assert 0.017 < with_bias["pooled"][19] < 0.03  # 0.022
+    assert 0.36 < lesson.geometric_ratio(with_bias["across"], 5, 12) < 0.46  # 0.417 (theory 0.408)
+    no_bias = default_stack(False, seed)
+    assert 0.37 < lesson.geometric_ratio(no_bias["pooled"], 1, 10) < 0.45  # 0.409
 
 
-# 7. Constant weights and biases keep every hidden unit identical through training; random bias breaks it.
+# --- 7. symmetry ---------------------------------------------------------------------------------------------------
+
+def test_7_constant_init_stays_symmetric_and_learns_less_than_random():
+    same_losses, random_losses = [], []
+    for seed in SEEDS:
+        same, drift, rand = symmetry_runs(seed).values()
+        assert max(same.spread_before + same.spread_after) < 1e-6  # exactly 0
+        assert max(drift.spread_before) < 1e-6 and max(drift.spread_after) > 0.05  # 0.77 .. 8.8 after 2000 steps
+        assert rand.final_loss < 0.6 * same.final_loss, seed  # ratio at most 0.43 over 10 seeds
+        same_losses.append(same.final_loss)
+        random_losses.append(rand.final_loss)
+    assert np.median(random_losses) < 0.1 < 0.2 < np.median(same_losses)  # medians 0.034 and 0.29
+
+
 @pytest.mark.parametrize("seed", range(3))
-def test_7_symmetry(seed):
-    same = lesson.symmetry_experiment(weights="constant", biases="constant", activation="tanh", seed=seed)
-    assert max(same.spread_before + same.spread_after) < 1e-6
-    drift = lesson.symmetry_experiment(weights="constant", biases="pytorch_default", activation="tanh", seed=seed)
-    assert max(drift.spread_before) < 1e-6 and max(drift.spread_after) > 0.05
-    grads = lesson.zero_init_gradients(activation="relu", depth=4, seed=seed)
+def test_7_all_zero_init_only_the_output_bias_gets_a_gradient(seed):
+    grads = zero_gradients(seed)
     assert np.all(grads["weight"] == 0) and np.all(grads["bias"][:-1] == 0) and grads["bias"][-1] > 0
 
 
-# 8. Breaking the assumptions (He + ReLU, width 256, depth 20, 5 seeds).
+# --- 8. breaking the assumptions (the notebook's 5-seed averages) ---------------------------------------------------
+
 def test_8_breaking_the_assumptions():
-    base = dict(scheme="he_normal", activation="relu", depth=20, width=256)
-    fields, layers = ("post_std", "cos_sim", "dead"), (1, 20)
-    normal = lesson.seed_mean(base, fields, layers, SEEDS)
-    scaled = lesson.seed_mean({**base, "input_scale": 10.0}, fields, layers, SEEDS)
-    shifted = lesson.seed_mean({**base, "input_mean": 3.0}, fields, layers, SEEDS)
-    biased = lesson.seed_mean({**base, "bias": 0.1}, fields, layers, SEEDS)
+    rows = assumption_rows()
+    normal, scaled, shifted, biased = rows.values()  # normalized input, input scale 10, input mean 3, bias 0.1
     assert scaled["post_std", 20] / normal["post_std", 20] == pytest.approx(10, rel=0.01)
     assert scaled["cos_sim", 20] == pytest.approx(normal["cos_sim", 20], abs=0.01)
     assert shifted["post_std", 1] / normal["post_std", 1] == pytest.approx(math.sqrt(10), rel=0.08)
@@ -131,32 +283,39 @@ def test_8_breaking_the_assumptions():
     assert shifted["dead", 1] > 0.08 and normal["dead", 1] < 0.01
     assert biased["post_std", 20] / normal["post_std", 20] > 1.7
     assert 0.15 < normal["dead", 20] < 0.35 and normal["cos_sim", 20] > 0.9  # the drift behind a level std
-    tanh = dict(scheme="xavier_normal", activation="tanh", depth=20, width=256)
-    loud = lesson.seed_mean({**tanh, "input_scale": 10.0}, ("post_std", "saturated"), (1, 5), SEEDS)
-    quiet = lesson.seed_mean(tanh, ("post_std",), (5,), SEEDS)
+    loud, quiet = tanh_loud_input()
     assert loud["saturated", 1] > 0.7
     assert loud["post_std", 5] == pytest.approx(quiet["post_std", 5], rel=0.2)
 
 
-# 9. Training: SGD learns with He/Xavier/LeCun, stalls at ln 2 with zeros/N(0,0.01)/default, diverges with N(0,1)+ReLU;
-#    Adam rescues N(0,1)+ReLU but not zeros or N(0,0.01).
+# --- 9. training ----------------------------------------------------------------------------------------------------
+
 def test_9_training_with_sgd():
+    xavier_learns = tanh_worse = 0
     for seed in SEEDS:
-        runs = lesson.compare_schemes(activation="relu", depth=10, optimizer="sgd", steps=150, seed=seed)
-        for name in ("He", "Xavier", "LeCun"):
-            assert runs[name].train_loss[-1] < 0.3, (name, seed)
+        runs = training_runs("sgd", seed)
+        for name in ("He", "LeCun"):
+            assert lesson.verdict(runs[name]) == "learns", (name, seed)  # 10 of 10 on every path
+        xavier_learns += lesson.verdict(runs["Xavier"]) == "learns"  # 9 of 10 (seed 5: training loss 0.99)
         for name in ("zeros", "N(0, 0.01²)", "PyTorch default"):
-            assert abs(runs[name].train_loss[-1] - math.log(2)) < 0.01, (name, seed)
-            assert lesson.verdict(runs[name]) == "stalled"
+            assert lesson.verdict(runs[name]) == "stalled", (name, seed)  # within 0.007 of ln 2
         assert runs["N(0, 1)"].diverged, seed
+        tanh_worse += runs["N(0, 1) (tanh)"].val_loss[-1] > runs["He (tanh)"].val_loss[-1]  # 10 and 9 of 10
+    assert xavier_learns >= 8
+    assert tanh_worse >= 8
 
 
 def test_9_training_with_adam():
-    stalled_small = 0
+    small_stalled = 0
     for seed in SEEDS:
-        runs = lesson.compare_schemes(activation="relu", depth=10, optimizer="adam", steps=150, seed=seed,
-                                      schemes=["N(0, 1)", "zeros", "N(0, 0.01²)"])
-        assert lesson.verdict(runs["N(0, 1)"]) == "learns" and runs["N(0, 1)"].val_acc[-1] > 0.8, seed
+        runs = training_runs("adam", seed)
+        big = runs["N(0, 1)"]
+        assert big.val_acc[-1] > 0.8, seed  # 0.83 .. 0.95: the accuracy recovers
+        assert big.val_loss[-1] > 1000 and lesson.verdict(big) != "learns", seed  # 5.9e3 .. 6.4e4: the loss does not
         assert lesson.verdict(runs["zeros"]) == "stalled", seed
-        stalled_small += lesson.verdict(runs["N(0, 0.01²)"]) == "stalled"
-    assert stalled_small >= 3  # 4 of 5 measured: Adam's eps (1e-8) dwarfs gradients of ~1e-12
+        small_stalled += lesson.verdict(runs["N(0, 0.01²)"]) == "stalled"
+    assert small_stalled >= 6  # 8 of 10 measured: Adam's eps (1e-8) dwarfs gradients of ~1e-12
+
+
+def test_9_pytorch_default_trains_a_shallow_network():
+    assert all(lesson.verdict(shallow_default(seed)) == "learns" for seed in SEEDS)  # training loss 0.17 .. 0.29
