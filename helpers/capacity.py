@@ -18,6 +18,7 @@ Two sweeps:
   state, so the result equals training them one by one, at the cost of about one network.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -236,3 +237,44 @@ def _unpack(params, widths, seed) -> list[nn.Sequential]:
             l3.weight.copy_(params[4][i:i + 1, a:b]), l3.bias.copy_(params[5][i:i + 1])
             nets.append(net.eval())
     return nets
+
+
+# -------------------------------------------------------------------------------------------------
+# The lesson's explorers: the computations behind its two capacity panels (pure, cached per setting)
+
+WIDTHS = (1, 2, 4, 8, 16, 32, 64)
+EXPLORER_EPOCHS = tuple(range(50, 401, 50))
+
+
+def polynomial_panel(degree: int, noise: float, n_train: int, seed: int) -> tuple[RegressionData, DegreeSweep]:
+    """The degree explorer's data and sweep of every degree below min(19, n_train); `degree` only selects what
+    the figure highlights, so it does not change the result."""
+    reg = regression_data(n_train=n_train, noise=noise, seed=seed)
+    return reg, degree_sweep(reg, degrees=range(min(19, n_train)))
+
+
+@functools.lru_cache(maxsize=32)
+def width_family(n_train: int, seed: int) -> tuple[data.Split, WidthFamily]:
+    """The width explorer's run: two moons (noise 0.3, 10% of the training labels flipped), every width of `WIDTHS`
+    trained side by side for 400 full-batch Adam updates at lr 0.01, snapshots at every `EXPLORER_EPOCHS` value.
+    Cached: one run per (training size, seed)."""
+    split = moons_data(n_train=n_train, noise=0.3, flip=0.1, seed=seed)
+    return split, train_width_family(split, WIDTHS, steps=max(EXPLORER_EPOCHS), lr=1e-2, eval_every=10, seed=seed,
+                                     snapshot_steps=EXPLORER_EPOCHS)
+
+
+def explore_widths(width_index: int, n_train: int, epochs: int, seed: int):
+    """(split, family, the networks after `epochs` updates, mask of the checks up to `epochs`) for the width panel."""
+    check_int("width_index", width_index, 0, len(WIDTHS) - 1)
+    if epochs not in EXPLORER_EPOCHS:
+        raise ValueError(f"epochs must be one of {EXPLORER_EPOCHS}, got {epochs!r}")
+    split, fam = width_family(n_train, seed)
+    return split, fam, fam.snapshots[epochs], fam.steps <= epochs
+
+
+def lowest_validation_width(fam: WidthFamily, epochs: int) -> int:
+    """The width whose validation loss is lowest at the check after `epochs` updates."""
+    at = int(np.searchsorted(fam.steps, epochs))
+    if at >= len(fam.steps) or fam.steps[at] != epochs:
+        raise ValueError(f"no check at update {epochs}")
+    return int(fam.widths[int(np.argmin(fam.val_loss[at]))])

@@ -95,6 +95,20 @@ def still_falling(history: train.History, fraction: float = 0.2, threshold: floa
     return bool(train_loss[-k - 1] - train_loss[-1] > threshold)
 
 
+def labelled_run(name: str, rng: random.Random, max_tries: int = 20) -> tuple[int, train.History]:
+    """(seed, history) of setting `name` for a seed drawn from `rng` (0..99) whose curves the lesson's own rule
+    (`diagnose`) reads as the setting's label. A few seeds do not: "good" reads as overfit on seeds 23 and 26, whose
+    validation loss turns up by more than 0.1. Those are drawn again, so the drill never contradicts the rule."""
+    check_choice("name", name, SETTINGS)
+    check_int("max_tries", max_tries, 1)
+    for _ in range(max_tries):
+        seed = rng.randrange(100)
+        history = run_setting(name, seed)
+        if diagnose(history) == SETTINGS[name].label:
+            return seed, history
+    raise RuntimeError(f"no seed of {name!r} in {max_tries} draws reads as {SETTINGS[name].label!r}")
+
+
 class Drill(W.VBox):
     """Rounds of hidden settings: curves, two questions, feedback, and a "new curves" button."""
 
@@ -124,8 +138,8 @@ class Drill(W.VBox):
             self._queue = list(SETTINGS)
             self.rng.shuffle(self._queue)
         self.round += 1
-        self.name, self.seed = self._queue.pop(), self.rng.randrange(100)
-        self.history = run_setting(self.name, self.seed)
+        self.name = self._queue.pop()
+        self.seed, self.history = labelled_run(self.name, self.rng)
         plots.loss_curves(self.ax, self.history, title=f"Round {self.round}: what do these curves say? "
                           "(dotted: lowest validation loss)")
         if self._inline_out is None:

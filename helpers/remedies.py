@@ -15,13 +15,14 @@ so one update is one epoch and more data never means more updates. The remedies:
 """
 
 import copy
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from helpers import overfit, train
+from helpers import models, overfit, train
 from helpers._check import check_float, check_int
 
 STEPS = 300
@@ -133,3 +134,71 @@ def test_scores(run: Run, n_test: int = 2000) -> TestScores:
     rl, ra = train.evaluate(run.restored, X, y)
     fl, fa = train.evaluate(run.model, X, y)
     return TestScores(rl, fl, ra, fa)
+
+
+# -------------------------------------------------------------------------------------------------
+# The lesson's remedies panel and its comparisons (pure, cached per setting)
+
+PANEL_GRID = {"n_train": (25, 50, 100, 200), "width": (8, 32, 128, 256), "jitter": (0.0, 0.1, 0.2)}
+PANEL_DEFAULT = {"n_train": 50, "width": 256, "jitter": 0.0}
+
+
+def overfit_run(n_train: int = 50, width: int = 256, jitter: float = 0.0, seed: int = 0) -> Run:
+    """`train_moons(n_train, width, jitter, patience=50, seed)`, cached. Patience only records where early stopping
+    would stop and keeps those weights; the training is the same as without it. `jitter` is rounded to 2 decimals
+    (a slider's 0.30000000000000004 is 0.3)."""
+    return _overfit_run(n_train, width, round(float(jitter), 2), seed)
+
+
+@functools.lru_cache(maxsize=128)
+def _overfit_run(n_train, width, jitter, seed):
+    return train_moons(n_train=n_train, width=width, jitter=jitter, patience=50, seed=seed)
+
+
+def panel(n_train: int, width: int, jitter: float, patience: int, seed: int):
+    """The remedies panel's result: (run, best index, stop index, the plain setup's run); with `patience` 0 the
+    early-stopping marks are off (best and stop are None)."""
+    run = overfit_run(n_train, width, jitter, seed)
+    h = run.history
+    best, stop = early_stopping_point(h.step, h.val_loss, patience) if patience else (None, None)
+    return run, best, stop, overfit_run(**PANEL_DEFAULT, seed=seed)
+
+
+@dataclass
+class SizeAtConvergence:
+    """A narrow network against the big one with training time taken out: both judged by their best check.
+
+    `big_best`/`big_best_step`: the 2-256-256-1 network's lowest validation loss in its 300 updates (what early
+    stopping restores). `small_300`: the narrow network's final validation loss after the same 300 updates;
+    `small_best`/`small_best_step`: its lowest validation loss over `long_steps` updates, `small_long_train` and
+    `small_long_val` its training and validation loss after them."""
+
+    big_best: float
+    big_best_step: int
+    small_300: float
+    small_best: float
+    small_best_step: int
+    small_long_train: float
+    small_long_val: float
+
+
+def smaller_model_at_convergence(width: int = 8, long_steps: int = 3000, seed: int = 0) -> SizeAtConvergence:
+    """Is a narrow network too small, or only slower? Train it for `long_steps` full-batch updates (checks every
+    10) and compare its best check with the big network's early-stopped one (same data, seed, Adam, lr)."""
+    check_int("long_steps", long_steps, STEPS)
+    big = overfit_run(seed=seed).history
+    small = overfit_run(width=width, seed=seed).history
+    long = train_moons(width=width, steps=long_steps, seed=seed).history
+    return SizeAtConvergence(big.best_val_loss, big.best_step, small.val_loss[-1], long.best_val_loss, long.best_step,
+                             long.train_loss[-1], long.val_loss[-1])
+
+
+def l2_penalty(lam: float):
+    """The penalty lam * sum(w^2) over the weight matrices of a model (biases left out), for `train.train(penalty=)`.
+    Lesson 4 takes it apart (it equals weight decay only under plain SGD)."""
+    check_float("lam", lam, 0.0)
+
+    def penalty(model):
+        return lam * sum((layer.weight ** 2).sum() for layer in models.linear_layers(model))
+
+    return penalty

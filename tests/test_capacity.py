@@ -78,3 +78,23 @@ def test_width_family_equals_training_each_width_alone():
         for a, b in zip(fam.snapshots[20], short.models, strict=True):
             assert torch.allclose(a(split.X_val), b(split.X_val), atol=1e-5)
     assert not fam.diverged
+
+
+def test_polynomial_panel_sweeps_every_degree_below_the_point_count():
+    reg, sweep = capacity.polynomial_panel(degree=3, noise=0.25, n_train=10, seed=0)
+    assert len(reg.x_train) == 10 and list(sweep.degrees) == list(range(10))
+    assert capacity.polynomial_panel(degree=3, noise=0.25, n_train=40, seed=0)[1].degrees[-1] == 18
+
+
+def test_explorer_looks_up_the_cached_family_and_checks_its_arguments():
+    torch.set_num_threads(1)
+    split, fam, nets, upto = capacity.explore_widths(width_index=2, n_train=40, epochs=100, seed=0)
+    assert capacity.width_family(40, 0)[1] is fam                     # cached: one run per (size, seed)
+    assert len(nets) == len(capacity.WIDTHS) and fam.steps[upto][-1] == 100
+    assert capacity.lowest_validation_width(fam, 400) == capacity.WIDTHS[int(np.argmin(fam.val_loss[-1]))]
+    with pytest.raises(ValueError, match="epochs"):
+        capacity.explore_widths(width_index=2, n_train=40, epochs=75, seed=0)
+    with pytest.raises(ValueError, match="width_index"):
+        capacity.explore_widths(width_index=7, n_train=40, epochs=100, seed=0)
+    with pytest.raises(ValueError, match="no check"):
+        capacity.lowest_validation_width(fam, 405)

@@ -83,3 +83,21 @@ def test_train_mlps_small_run():
 def test_bad_arguments_raise_value_error(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_augmentation_table_and_paired_gains():
+    torch.set_num_threads(1)
+    table = digits.augmentation_table(sizes=(20,), sigma=0.2, seeds=(0, 1), steps=5)
+    assert set(table) == {(20, k) for k in digits.AUGMENTATIONS}
+    gains = digits.paired_gains(table[20, "shift"], table[20, "none"])
+    assert gains.shape == (2,) and np.allclose(gains, table[20, "shift"].test_acc - table[20, "none"].test_acc)
+    other = digits.train_mlps(30, "none", 0.0, seeds=(0, 1), steps=5)
+    with pytest.raises(ValueError, match="same training size"):
+        digits.paired_gains(table[20, "shift"], other)
+
+
+def test_panel_images_are_the_first_training_images_and_their_augmentation():
+    originals, changed = digits.panel_images("noise", 0.2)
+    assert originals.shape == changed.shape == (6, 8, 8)
+    assert torch.equal(originals, digits.split(50, seed=0).X_train[:6]) and not torch.equal(originals, changed)
+    assert torch.equal(*digits.panel_images("none", 0.2))

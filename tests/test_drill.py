@@ -50,3 +50,26 @@ def test_bad_arguments_raise_value_error():
         d.answer("fine")
     with pytest.raises(ValueError, match="remedy"):
         d.answer("overfit", "pray")
+
+
+def test_labelled_run_draws_again_until_the_rule_agrees(monkeypatch):
+    import random
+
+    calls = []
+
+    def fake_run(name, seed):
+        calls.append(seed)
+        h = make_history([0.7, 0.2, 0.08, 0.07], [0.7, 0.2, 0.1, 0.1])          # reads as a good fit
+        if len(calls) < 3:
+            h = make_history([0.7, 0.3, 0.05, 0.01], [0.7, 0.3, 0.5, 0.9])      # reads as overfit: rejected
+        return h
+
+    monkeypatch.setattr(drill, "run_setting", fake_run)
+    rng = random.Random(0)
+    seed, history = drill.labelled_run("good", rng)
+    assert len(calls) == 3 and seed == calls[-1] and drill.diagnose(history) == "good fit"
+    calls.clear()
+    with pytest.raises(RuntimeError, match="no seed"):
+        drill.labelled_run("too_small", rng, max_tries=2)   # overfit curves never read as underfit
+    with pytest.raises(ValueError):
+        drill.labelled_run("nonsense", rng)

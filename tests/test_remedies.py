@@ -58,3 +58,36 @@ def test_other_bad_arguments():
     run = remedies.train_moons(n_train=20, width=4, steps=5)
     with pytest.raises(ValueError, match="restored"):
         remedies.test_scores(run)
+
+
+def test_overfit_run_is_cached_and_rounds_the_jitter():
+    torch.set_num_threads(1)
+    a = remedies.overfit_run(n_train=25, width=8, jitter=0.1, seed=3)
+    assert remedies.overfit_run(n_train=25, width=8, jitter=0.30000000000000004 - 0.2, seed=3) is a
+    assert a.best_step is not None and a.restored is not None       # patience 50 recorded
+
+
+def test_panel_marks_early_stopping_only_with_patience():
+    torch.set_num_threads(1)
+    run, best, stop, base = remedies.panel(n_train=25, width=8, jitter=0.0, patience=0, seed=3)
+    assert best is None and stop is None and base is remedies.overfit_run(seed=3)
+    run, best, stop, _ = remedies.panel(n_train=25, width=8, jitter=0.0, patience=20, seed=3)
+    assert run.history.step[stop] - run.history.step[best] >= 20 or stop == len(run.history.step) - 1
+
+
+def test_smaller_model_at_convergence_reads_the_runs_it_names():
+    torch.set_num_threads(1)
+    c = remedies.smaller_model_at_convergence(width=4, long_steps=400, seed=3)
+    long = remedies.train_moons(width=4, steps=400, seed=3).history
+    assert c.small_best == long.best_val_loss and c.small_long_train == long.train_loss[-1]
+    assert c.big_best == remedies.overfit_run(seed=3).history.best_val_loss
+    with pytest.raises(ValueError, match="long_steps"):
+        remedies.smaller_model_at_convergence(long_steps=100)
+
+
+def test_l2_penalty_sums_squared_weights_not_biases():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    expected = 0.5 * sum((m.weight ** 2).sum() for m in model if isinstance(m, torch.nn.Linear))
+    assert float(remedies.l2_penalty(0.5)(model)) == pytest.approx(float(expected))
+    with pytest.raises(ValueError, match="lam"):
+        remedies.l2_penalty(-1.0)
