@@ -248,14 +248,27 @@ class Fit:
         return self.history.train_loss[-1]
 
 
-@lru_cache(maxsize=512)
 def fit_regression(kind: str, lam: float, seed: int = 0, width: int = FIT_WIDTH, steps: int = FIT_STEPS,
                    lr: float = FIT_LR, eval_every: int = 20) -> Fit:
     """Train the overfitting regression network (`overfit.regression_split`, `overfit.big_model` with
-    one input) with penalty `kind` of strength `lam`, full-batch Adam; cached per argument set."""
+    one input) with penalty `kind` of strength `lam`, full-batch Adam.
+
+    Cached per setting: `fit_regression("l2", 0.1)`, `fit_regression("l2", 0.1, 0)` and
+    `fit_regression(kind="l2", lam=0.1, seed=0)` are one network, trained once.
+    """
     check_choice("kind", kind, PENALTIES)
     lam = check_float("lam", lam, 0.0)
     check_int("seed", seed, 0)
+    check_int("width", width, 1)
+    check_int("steps", steps, 1)
+    lr = check_float("lr", lr, 0.0, low_open=True)
+    check_int("eval_every", eval_every, 1)
+    return _fit_regression(kind, lam, seed, width, steps, lr, eval_every)
+
+
+@lru_cache(maxsize=512)
+def _fit_regression(kind: str, lam: float, seed: int, width: int, steps: int, lr: float, eval_every: int) -> Fit:
+    # every argument positional, so one setting has one cache key however the caller spelled it
     split = overfit.regression_split(seed=seed)
     model = overfit.big_model(in_features=1, width=width, seed=seed)
     history = train_regularized(model, split, kind, lam, steps=steps, lr=lr, optimizer="adam", loss="mse",
@@ -307,6 +320,42 @@ def lambda_sweep(kind: str, lams=SWEEP_LAMBDAS, seed: int = 0, **fit_kwargs) -> 
 
 
 # --------------------------------------------------------------------------------------------------
+# One seed is not a claim: the same settings over several seeds
+# --------------------------------------------------------------------------------------------------
+
+SPREAD_SETTINGS = (("none", 0.0), ("l1", 1e-2), ("l2", 1e-2), ("l2", 1e-1))   # no penalty, then moderate λs
+SPREAD_SEEDS = tuple(range(5))
+
+
+@dataclass
+class SeedSpread:
+    """Final validation loss of the regression network under each (kind, lambda) setting, on each seed."""
+
+    settings: tuple             # ((kind, lam), ...)
+    seeds: tuple
+    val_loss: np.ndarray        # shape (len(settings), len(seeds))
+
+    def row(self, kind: str, lam: float) -> np.ndarray:
+        """The validation losses of one setting, seed by seed."""
+        return self.val_loss[self.settings.index((kind, float(lam)))]
+
+    def wins(self, better: tuple, than: tuple) -> int:
+        """On how many seeds the setting `better` has a lower validation loss than `than`."""
+        return int((self.row(*better) < self.row(*than)).sum())
+
+
+def seed_spread(settings=SPREAD_SETTINGS, seeds=SPREAD_SEEDS, **fit_kwargs) -> SeedSpread:
+    """`fit_regression` at every setting on every seed (cached: the explorer's seed-0 networks are reused)."""
+    settings = tuple((check_choice("kind", kind, PENALTIES), check_float("lam", lam, 0.0)) for kind, lam in settings)
+    seeds = tuple(check_int("seed", seed, 0) for seed in seeds)
+    if not settings or not seeds:
+        raise ValueError(f"settings and seeds must not be empty, got {settings!r} and {seeds!r}")
+    val = np.array([[fit_regression(kind, lam, seed, **fit_kwargs).val_loss for seed in seeds]
+                    for kind, lam in settings])
+    return SeedSpread(settings, seeds, val)
+
+
+# --------------------------------------------------------------------------------------------------
 # Exact zeros need the right update: proximal vs subgradient on a 50-32-1 MLP
 # --------------------------------------------------------------------------------------------------
 
@@ -336,7 +385,8 @@ def sgd_sparsity(lam: float = 0.01, steps: int = 1000, lr: float = 0.05, seed: i
     standardized) with plain full-batch SGD under each penalty of `kinds`, same lambda, same start.
 
     Returns, per kind: the weights, their `Sparsity` (all weights and first layer), the final
-    validation loss. With plain SGD the update rules are literally the ones of the lesson:
+    validation loss, and the validation loss after `prune_small_` has zeroed every |w| < 1e-3.
+    With plain SGD the update rules are literally the ones of the lesson:
     L2 w <- w - lr (g + lam w);  L1 w <- w - lr (g + lam sign w);  proximal L1 w <- soft(w - lr g, lr lam).
     """
     lam = check_float("lam", lam, 0.0, low_open=True)
@@ -355,7 +405,22 @@ def sgd_sparsity(lam: float = 0.01, steps: int = 1000, lr: float = 0.05, seed: i
         w = weight_values(model)
         out[kind] = {"weights": w, "sparsity": sparsity(w), "val_loss": history.val_loss[-1],
                      "first_layer": sparsity(model[0].weight.detach().numpy())}
+        prune_small_(model)
+        out[kind]["pruned_val_loss"] = train.evaluate(model, split.X_val, split.y_val, "mse")[0]
     return out
+
+
+@torch.no_grad()
+def prune_small_(model: nn.Module, small: float = SMALL) -> int:
+    """Set every penalized weight with |w| < `small` to exactly 0 (magnitude pruning, a threshold step taken
+    once after training); returns how many weights it zeroed. Biases are left alone."""
+    small = check_float("small", small, 0.0, low_open=True)
+    zeroed = 0
+    for w in penalized_parameters(model):
+        mask = w.abs() < small
+        zeroed += int(mask.sum())
+        w[mask] = 0.0
+    return zeroed
 
 
 # --------------------------------------------------------------------------------------------------
@@ -634,13 +699,13 @@ def snap_to_sweep(lam: float, lams=SWEEP_LAMBDAS) -> float:
 
 
 def explore(kind: str, lam: float, seed: int = 0) -> dict:
-    """The L1 vs L2 explorer at (kind, lambda): the fit under `kind`, the three penalties' fits at this
-    lambda (for the side-by-side histogram), and the three lambda sweeps (U-curves, norms, sparsity).
-    Every fit is cached, so after `lambda_sweep` has run for each penalty this costs no training."""
+    """The L1 vs L2 explorer at (kind, lambda): the fit under `kind`, the unpenalized fit (the histogram's
+    and the U-curve's reference), and the three lambda sweeps (U-curves). Every fit is cached, so after
+    `lambda_sweep` has run for each penalty and `fit_regression("none", 0.0)` once, this costs no training."""
     check_choice("kind", kind, EXPLORER_PENALTIES)
     lam = snap_to_sweep(lam)
-    fits = {k: fit_regression(k, lam, seed) for k in EXPLORER_PENALTIES}
-    return {"kind": kind, "lam": lam, "fit": fits[kind], "fits": fits, "sweeps": _explorer_sweeps(seed),
+    return {"kind": kind, "lam": lam, "seed": seed, "fit": fit_regression(kind, lam, seed),
+            "fits_none": fit_regression("none", 0.0, seed), "sweeps": _explorer_sweeps(seed),
             "split": overfit.regression_split(seed=seed)}
 
 

@@ -8,7 +8,7 @@ Colours: training blue and validation vermilion as everywhere; each penalty has 
 """
 
 import numpy as np
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+from matplotlib.ticker import LogLocator, NullLocator
 
 from helpers import regularization as reg
 from helpers.plots import COLORS, OKABE_ITO, freeze_layout, mark_diverged
@@ -19,27 +19,13 @@ SHORT_LABELS = {"none": "none", "l2": "L2", "l1": "L1 subgr.", "l1_prox": "L1 pr
 ZERO_X = 1e-9   # where the "exactly 0" bar of a log-|w| histogram is drawn
 FLOOR = 1e-9    # gaps below this are drawn at it (a log axis cannot show 0)
 HIST_BINS = np.logspace(-8, 0.5, 35)
-
-
-def _plain_log_y(ax, subs=(1.0, 2.0, 5.0)) -> None:
-    """Log y axis with ticks at `subs` x 10^k written plainly (0.2, 0.5, 1), no minor ticks."""
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(subs=subs, numticks=6))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.yaxis.set_minor_locator(NullLocator())
+FLOAT32_EPS = float(np.finfo(np.float32).eps)  # one rounding of a float32 number, relative: 1.2e-7
 
 
 def _ring(ax):
     """The hollow black ring that marks the slider's current setting on a curve."""
     return ax.plot([], [], marker="o", markersize=11, markerfacecolor="none", markeredgecolor="black",
                    markeredgewidth=1.5, linestyle="none", zorder=5)[0]
-
-
-def _set_log_ylim(ax, values, pad: float = 1.5) -> None:
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values) & (values > 0)]
-    if values.size:
-        ax.set_ylim(values.min() / pad, values.max() * pad)
 
 
 def abs_histogram(ax, weights_by_kind: dict, sparsity_by_kind: dict, title: str = "") -> None:
@@ -49,15 +35,13 @@ def abs_histogram(ax, weights_by_kind: dict, sparsity_by_kind: dict, title: str 
         counts, _ = np.histogram(w[w > 0], bins=HIST_BINS)
         s = sparsity_by_kind[kind]
         color = PENALTY_COLORS[kind]
-        ax.stairs(counts, HIST_BINS, color=color, linewidth=1.5,
-                  label=f"{reg.PENALTY_LABELS[kind]}: {s.exact_zero_fraction:.0%} exactly 0, "
-                        f"{s.below_small_fraction:.0%} < 1e-3")
+        ax.stairs(counts, HIST_BINS, color=color, linewidth=1.5, label=_sparsity_label(kind, s))
         ax.bar(ZERO_X, s.exact_zero, width=ZERO_X * 1.5, color=color, alpha=0.8)
     _style_abs_axis(ax)
     ax.set_title(title)
 
 
-def _style_abs_axis(ax) -> None:
+def _style_abs_axis(ax, legend_size: float = 6.5) -> None:
     ax.set_xscale("log")
     ax.set_xlim(ZERO_X / 3, 5)
     ax.set_xticks([ZERO_X, 1e-6, 1e-3, 1], ["= 0", "1e-6", "1e-3", "1"])
@@ -67,66 +51,88 @@ def _style_abs_axis(ax) -> None:
     ax.set_ylim(0, 3e4)
     ax.set_ylabel("number of weights (symlog scale)")
     ax.set_xlabel("|w| (log scale; left bar: exactly 0)")
-    ax.legend(loc="upper left", fontsize=6.5)
+    ax.legend(loc="upper left", fontsize=legend_size)
+
+
+def _sparsity_label(kind: str, s) -> str:
+    return f"{reg.PENALTY_LABELS[kind]}: {s.exact_zero_fraction:.0%} exactly 0, {s.below_small_fraction:.0%} < 1e-3"
+
+
+def seed_spread(ax, spread, title: str = "") -> None:
+    """A static plot of `reg.SeedSpread`: every seed's validation loss at each setting (a thin grey line joins one
+    seed's points, so a paired comparison is visible), and the mean with its standard deviation over the seeds."""
+    x = np.arange(len(spread.settings))
+    for j in range(len(spread.seeds)):
+        ax.plot(x, spread.val_loss[:, j], color=COLORS["marker"], linewidth=0.8, marker="o", markersize=4,
+                alpha=0.8, label="one seed" if j == 0 else None)
+    mean = spread.val_loss.mean(axis=1)
+    std = spread.val_loss.std(axis=1, ddof=1) if len(spread.seeds) > 1 else np.zeros_like(mean)
+    for i, (kind, _) in enumerate(spread.settings):
+        ax.errorbar(x[i], mean[i], yerr=std[i], color=PENALTY_COLORS[kind], marker="s", markersize=8, capsize=5,
+                    linewidth=2, zorder=4, label="mean ± std over seeds" if i == 0 else None)
+    names = ["no penalty" if kind == "none" else f"{SHORT_LABELS[kind]}, λ = {lam:g}" for kind, lam in spread.settings]
+    ax.set_xticks(x, names)
+    ax.set_xlim(-0.5, len(x) - 0.5)
+    ax.set(xlabel="penalty and strength", ylabel="final validation loss (MSE)")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title(title)
 
 
 class ExplorerView:
-    """The L1 vs L2 explorer: fit | data losses | penalty  /  |w| histogram | weight norm vs λ | U-curve."""
+    """The L1 vs L2 explorer, four axes:  fit | data losses and penalty  /  |w| histogram | validation loss vs λ.
+
+    The histogram compares the chosen penalty with no penalty (two step lines, not three); the penalty term
+    has its own right-hand axis on the loss plot, so it is never added into the data losses.
+    """
 
     def __init__(self, fig, axes):
         self.fig, self.axes = fig, axes
         self.built_for = None
 
     def _build(self, result):
-        ax_fit, ax_loss, ax_pen, ax_hist, ax_norm, ax_u = self.axes
+        ax_fit, ax_loss, ax_hist, ax_u = self.axes
         split, x = result["split"], result["fit"].x_grid
         ax_fit.plot(x, np.sin(2 * np.pi * x), color=COLORS["marker"], linestyle="--", linewidth=1,
                     label="true sin(2πx)")
         ax_fit.scatter(split.X_val[:80, 0], split.y_val[:80], s=6, color=COLORS["val"], alpha=0.35,
                        label="validation")
-        ax_fit.scatter(split.X_train[:, 0], split.y_train, s=18, color=COLORS["train"], edgecolors="black",
+        ax_fit.scatter(split.X_train[:, 0], split.y_train, s=22, color=COLORS["train"], edgecolors="black",
                        linewidths=0.4, label="train", zorder=3)
         self.fit_line = ax_fit.plot(x, result["fit"].y_grid, linewidth=2, label="network")[0]
         ax_fit.set_ylim(-2.5, 2.5)
         ax_fit.set(xlabel="input x", ylabel="output y")
-        self.fit_handle = ax_fit.legend(loc="lower left", ncols=2, fontsize=7).legend_handles[-1]
+        self.fit_handle = ax_fit.legend(loc="lower left", ncols=2, fontsize=8).legend_handles[-1]
 
-        self.train_line = ax_loss.plot([], [], color=COLORS["train"], label="train (data loss)")[0]
-        self.val_line = ax_loss.plot([], [], color=COLORS["val"], label="validation (data loss)")[0]
-        _plain_log_y(ax_loss)
-        ax_loss.set(xlabel="update step", ylabel="mean squared error (log scale)")
-        ax_loss.set_title("Data loss only (no penalty in it)")
-        ax_loss.legend(loc="upper right", fontsize=7)
-
-        self.pen_line = ax_pen.plot([], [], color=COLORS["penalty"])[0]
-        _plain_log_y(ax_pen)
-        ax_pen.set(xlabel="update step", ylabel="penalty value (log scale)")
+        self.train_line = ax_loss.plot([], [], color=COLORS["train"], label="train data loss")[0]
+        self.val_line = ax_loss.plot([], [], color=COLORS["val"], label="validation data loss")[0]
+        ax_loss.set(xlabel="update step", ylabel="mean squared error (data loss only)")
+        self.ax_pen = ax_loss.twinx()
+        self.pen_line = self.ax_pen.plot([], [], color=COLORS["penalty"], linestyle="--", label="penalty term")[0]
+        self.ax_pen.set_ylabel("penalty term (right axis)", color=COLORS["penalty"])
+        self.ax_pen.tick_params(axis="y", colors=COLORS["penalty"])
+        ax_loss.legend(handles=[self.train_line, self.val_line, self.pen_line], loc="upper right", fontsize=8)
 
         self.stairs, self.zero_bars = {}, {}
-        for kind in reg.EXPLORER_PENALTIES:
-            color = PENALTY_COLORS[kind]
-            self.stairs[kind] = ax_hist.stairs(np.zeros(len(HIST_BINS) - 1), HIST_BINS, color=color, linewidth=1.5,
-                                               label=reg.PENALTY_LABELS[kind])
-            self.zero_bars[kind] = ax_hist.bar(ZERO_X, 0, width=ZERO_X * 1.5, color=color, alpha=0.8)[0]
-        _style_abs_axis(ax_hist)
+        for key in ("none", "chosen"):
+            color = PENALTY_COLORS["none"]
+            self.stairs[key] = ax_hist.stairs(np.zeros(len(HIST_BINS) - 1), HIST_BINS, color=color,
+                                              linewidth=2.5 if key == "chosen" else 1.2, label=key)
+            self.zero_bars[key] = ax_hist.bar(ZERO_X, 0, width=ZERO_X * 1.5, color=color, alpha=0.8)[0]
+        _style_abs_axis(ax_hist, legend_size=8)
         self.hist_legend = ax_hist.get_legend()
 
-        self.norm_lines, self.u_lines = {}, {}
-        for ax, attribute, store in ((ax_norm, "l2_norm", self.norm_lines), (ax_u, "val_loss", self.u_lines)):
-            for kind, sweep in result["sweeps"].items():
-                store[kind] = ax.plot(sweep.lams, getattr(sweep, attribute), marker="o", markersize=3,
-                                      color=PENALTY_COLORS[kind], label=reg.PENALTY_LABELS[kind])[0]
-            ax.set_xscale("log")
-            ax.xaxis.set_major_locator(LogLocator(numticks=4))
-            ax.xaxis.set_minor_locator(NullLocator())
-            ax.set_xlabel("λ (log scale)")
-        _plain_log_y(ax_norm, subs=(1.0,))
-        ax_norm.set_ylabel("‖w‖₂ of all weights (log scale)")
-        ax_u.set_ylabel("final validation loss")
-        ax_u.legend(loc="upper left", fontsize=7)
-        ax_norm.set_title("Weight norm ‖w‖₂ against λ")
-        _set_log_ylim(ax_norm, np.concatenate([s.l2_norm for s in result["sweeps"].values()]))
-        self.norm_ring, self.u_ring = _ring(ax_norm), _ring(ax_u)
+        self.u_lines = {}
+        for kind, sweep in result["sweeps"].items():
+            self.u_lines[kind] = ax_u.plot(sweep.lams, sweep.val_loss, marker="o", markersize=4,
+                                           color=PENALTY_COLORS[kind], label=reg.PENALTY_LABELS[kind])[0]
+        ax_u.axhline(result["fits_none"].val_loss, color=PENALTY_COLORS["none"], linestyle="--", linewidth=1.2,
+                     label="no penalty (λ = 0)")
+        ax_u.set_xscale("log")
+        ax_u.xaxis.set_major_locator(LogLocator(numticks=8))
+        ax_u.xaxis.set_minor_locator(NullLocator())
+        ax_u.set(xlabel="λ (log scale)", ylabel="final validation loss (MSE)")
+        ax_u.legend(loc="upper left", fontsize=8)
+        self.u_ring = _ring(ax_u)
         self.built_for = id(result["sweeps"])
         self.frozen = False
 
@@ -134,48 +140,50 @@ class ExplorerView:
         if self.built_for != id(result["sweeps"]):
             for ax in self.axes:
                 ax.clear()
+            if getattr(self, "ax_pen", None) is not None:
+                self.ax_pen.remove()
             self._build(result)
-        ax_fit, ax_loss, ax_pen, ax_hist, ax_norm, ax_u = self.axes
+        ax_fit, ax_loss, ax_hist, ax_u = self.axes
         fit, kind, lam = result["fit"], result["kind"], result["lam"]
         label = reg.PENALTY_LABELS[kind]
         ok = bool(np.isfinite(fit.y_grid).all())
         self.fit_line.set_ydata(fit.y_grid if ok else np.full_like(fit.y_grid, np.nan))
         self.fit_line.set_color(PENALTY_COLORS[kind])
         self.fit_handle.set_color(PENALTY_COLORS[kind])
-        ax_fit.set_title(f"{label}, λ={lam:.0e}\nfinal data loss: val {fit.val_loss:.3f}, train {fit.train_loss:.3f}")
+        ax_fit.set_title(f"{label}, λ={lam:.0e}: final data loss val {fit.val_loss:.3f}, train {fit.train_loss:.3f}")
 
         h = fit.history
         self.train_line.set_data(h.step, h.train_loss)
         self.val_line.set_data(h.step, h.val_loss)
         ax_loss.set_xlim(0, h.step[-1])
-        _set_log_ylim(ax_loss, h.train_loss + h.val_loss, pad=1.3)
-
+        _set_linear_ylim(ax_loss, h.train_loss + h.val_loss)
         self.pen_line.set_data(h.step, h.penalty)
-        ax_pen.set_xlim(0, h.step[-1])
-        _set_log_ylim(ax_pen, h.penalty, pad=1.3)
+        _set_linear_ylim(self.ax_pen, h.penalty)
         formula = "λ/2·Σw²" if kind == "l2" else "λ·Σ|w|"
-        ax_pen.set_title(f"Penalty {formula} on its own")
+        ax_loss.set_title(f"Data losses (left axis); penalty {formula} (right axis)")
 
-        for k, f in result["fits"].items():
+        for key, f in (("none", result["fits_none"]), ("chosen", fit)):
             w = np.abs(f.weights)
             counts, _ = np.histogram(w[w > 0], bins=HIST_BINS)
-            self.stairs[k].set_data(counts)
-            self.zero_bars[k].set_height(f.sparsity.exact_zero)
-            self.stairs[k].set_linewidth(2.5 if k == kind else 1.2)
-        for text, k in zip(self.hist_legend.get_texts(), reg.EXPLORER_PENALTIES, strict=True):
-            s = result["fits"][k].sparsity
-            text.set_text(f"{reg.PENALTY_LABELS[k]}: {s.exact_zero_fraction:.0%} exactly 0, "
-                          f"{s.below_small_fraction:.0%} < 1e-3")
-        ax_hist.set_title(f"|w| at λ={lam:.0e}: which gives exact zeros?")
+            color = PENALTY_COLORS[f.kind]
+            self.stairs[key].set_data(counts)
+            self.stairs[key].set_color(color)
+            self.zero_bars[key].set_height(f.sparsity.exact_zero)
+            self.zero_bars[key].set_color(color)
+        for text, handle, key in zip(self.hist_legend.get_texts(), self.hist_legend.legend_handles,
+                                     ("none", "chosen"), strict=True):
+            f = result["fits_none"] if key == "none" else fit
+            text.set_text(_sparsity_label(f.kind, f.sparsity))
+            handle.set_color(PENALTY_COLORS[f.kind])
+        ax_hist.set_title(f"|w| after training: {label} at λ={lam:.0e} vs no penalty")
 
         sweep = result["sweeps"][kind]
         i = int(np.argmin(np.abs(np.log10(sweep.lams) - np.log10(lam))))
-        self.norm_ring.set_data([lam], [sweep.l2_norm[i]])
         self.u_ring.set_data([lam], [sweep.val_loss[i]])
         for k in reg.EXPLORER_PENALTIES:
-            self.norm_lines[k].set_linewidth(2.5 if k == kind else 1.0)
             self.u_lines[k].set_linewidth(2.5 if k == kind else 1.0)
-        ax_u.set_title(f"Validation vs λ ({SHORT_LABELS[kind]} best: {sweep.best_lam:.0e})")
+        ax_u.set_title(f"Validation loss against λ, seed {result['seed']} "
+                       f"({SHORT_LABELS[kind]} best: {sweep.best_lam:.0e})")
         for text in list(ax_fit.texts):
             text.remove()
         if not ok or h.diverged:
@@ -183,6 +191,15 @@ class ExplorerView:
         if not self.frozen:
             freeze_layout(self.fig)
             self.frozen = True
+
+
+def _set_linear_ylim(ax, values, pad: float = 0.08) -> None:
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size:
+        low, high = min(values.min(), 0.0), values.max()
+        span = high - low if high > low else max(abs(high), 1e-3)
+        ax.set_ylim(low, high + pad * span)
 
 
 def _ellipse(center, hessian, level, n=120):
@@ -317,12 +334,12 @@ class DecayView:
     def _build(self):
         ax_gap, ax_scatter = self.axes
         self.gap_line = ax_gap.plot([], [], color=COLORS["penalty"], linewidth=2, label="relative gap")[0]
-        ax_gap.axhline(np.finfo(np.float32).eps, color=COLORS["marker"], linestyle=":", linewidth=1,
-                       label="float32 rounding (1.2e-7)")
+        self.rounding_line = ax_gap.plot([], [], color=COLORS["marker"], linestyle=":", linewidth=1.5,
+                                         label=f"float32 rounding piled up, ε·step (ε = {FLOAT32_EPS:.1e})")[0]
         ax_gap.set_yscale("log")
         ax_gap.set_ylim(FLOOR / 2, 20)
         ax_gap.set(xlabel="update step", ylabel="‖w_loss − w_step‖ / ‖w_loss‖ (log scale)")
-        ax_gap.legend(loc="lower right", fontsize=7)
+        ax_gap.legend(loc="lower right", fontsize=8)
         self.diagonal = ax_scatter.plot([], [], color=COLORS["marker"], linewidth=1, linestyle="--",
                                         label="same weight in both runs")[0]
         self.dots = ax_scatter.scatter([], [], s=6, color=COLORS["penalty"], alpha=0.6)
@@ -336,6 +353,7 @@ class DecayView:
         ax_gap, ax_scatter = self.axes
         gap = np.where(np.isfinite(result["rel_gap"]), np.maximum(result["rel_gap"], FLOOR), np.nan)
         self.gap_line.set_data(result["step"], gap)
+        self.rounding_line.set_data(result["step"], np.maximum(FLOAT32_EPS * result["step"], FLOOR))
         ax_gap.set_xlim(0, result["step"][-1])
         name = {"sgd": "SGD", "sgd_momentum": "SGD+momentum", "adam": "Adam vs AdamW"}[result["optimizer"]]
         ax_gap.set_title(f"{name}, λ={result['lam']:.0e}, decay {result['when']}: "

@@ -1,9 +1,14 @@
-"""Lesson 4's claims (notebooks/04_l1_l2_regularization.ipynb), each checked over several seeds.
+"""Lesson 4's claims (notebooks/04_l1_l2_regularization.ipynb), each checked over 10 seeds and meant to hold on every
+numeric path (native, MKL_CBWR=AVX2, MKL_CBWR=COMPATIBLE + ATEN_CPU_CAPABILITY=default).
 
-Thresholds come from measurements over seeds 0-4 (in the comments), with margin.
+The measured figures in the comments are over seeds 0-9 (0-11 for the regression network) on all three paths; each
+threshold leaves room for rounding noise and for seeds the measurement did not see.
 """
 
 import inspect
+import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,59 +18,85 @@ from helpers import regularization as reg
 
 pytestmark = pytest.mark.claims
 
-SEEDS = range(5)
-# The notebook sweeps 1e-6, 1e-5, ..., 1; the tests skip 1e-5 (it behaves like 1e-6) to save time.
-TEST_LAMBDAS = (1e-6, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "notebooks" / "04_l1_l2_regularization.ipynb"
+SEEDS = tuple(range(10))
+
+# The calls the notebook makes; the tests below make the same calls on more seeds.
+SGD_SPARSITY = {"lam": 0.01, "steps": 1000, "lr": 0.05}
+DECAY = {"steps": 100, "width": 16}
 
 
-# Claims 1 and 6: a penalty lowers the validation loss of the overfitting network; validation loss
-# against lambda is a U for both penalties. Measured (1-64-64-1, 500 Adam steps, lambda 1e-6..1, seeds 0-4):
-# best/left end L2 0.79-0.99, L1 0.74-0.93; best/right end <= 0.63; best index 2-5 of 0-6.
-@pytest.mark.parametrize("kind", ["l2", "l1"])
-def test_validation_loss_against_lambda_is_u_shaped(kind):
-    val, train = [], []
+def _notebook_code() -> str:
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+def test_this_file_checks_the_notebooks_own_experiments():
+    """The notebook must call the helpers these tests call, with the same settings."""
+    code = _notebook_code()
+    assert "reg.seed_spread()" in code                       # reg.SPREAD_SETTINGS on reg.SPREAD_SEEDS
+    assert "reg.lambda_sweep(kind)" in code and "reg.fit_regression(\"none\", 0.0)" in code
+    assert "reg.sgd_sparsity(lam=0.01, steps=1000, lr=0.05, seed=0)" in code
+    assert re.search(r"reg\.decay_trajectories\(optimizer, lam, steps=100, when=when, seed=seed, width=16,", code)
+    assert "reg.geometry(" in code and "reg.lasso_selection(lam, seed)" in code
+    assert reg.SPREAD_SEEDS == tuple(range(5)) and set(reg.SPREAD_SEEDS) <= set(SEEDS)
+
+
+@pytest.fixture(scope="module")
+def spread():
+    """The notebook's seed_spread settings plus both right ends, on 10 seeds (each network trained once)."""
+    settings = reg.SPREAD_SETTINGS + (("l2", 1.0), ("l1", 1e-1))
+    return reg.seed_spread(settings, SEEDS)
+
+
+# Claim 1: a moderate penalty lowers the validation loss of the regression network on average over seeds.
+# Measured, seeds 0-11, three paths: mean(L2 1e-2) / mean(no penalty) 0.81-0.83, beats it on 6 of 7 to 8 of 8 seeds;
+# mean(L1 1e-2) / mean(no penalty) 0.85-0.87.
+def test_a_moderate_penalty_lowers_the_mean_validation_loss(spread):
+    none = spread.row("none", 0.0)
+    assert spread.row("l2", 1e-2).mean() < 0.9 * none.mean(), spread.val_loss
+    assert spread.row("l1", 1e-2).mean() < 0.93 * none.mean(), spread.val_loss
+    assert spread.wins(("l2", 1e-2), ("none", 0.0)) >= 7, spread.val_loss
+
+
+# Claim 2 (the text says so): the left side of the U is shallow and seed-dependent. Seed 0's best lambda for L2 (1e-1)
+# is not better than no penalty on average (measured mean ratio 1.00-1.01), and on the notebook's 5 seeds it loses on
+# at least one (it loses on seeds 1 and 2 by 0.04 and 0.17 on every path).
+def test_seed_0s_best_lambda_is_not_every_seeds_best(spread):
+    none, l2_big = spread.row("none", 0.0), spread.row("l2", 1e-1)
+    assert l2_big.mean() > 0.93 * none.mean(), spread.val_loss
+    shown = [spread.seeds.index(s) for s in reg.SPREAD_SEEDS]
+    assert (l2_big[shown] >= none[shown]).sum() >= 1, spread.val_loss
+
+
+# Claim 3: the right side of the U is solid, and L1's useful lambda is smaller than L2's: at lambda = 0.1 L1 has
+# flattened the network to a constant (the same loss as L2 at lambda = 1, within 2%), while L2 still fits (measured:
+# L2 0.1 / L2 1 at most 0.66); the flat network is far worse than every setting to its left (measured >= 1.27x).
+def test_too_large_a_lambda_flattens_the_network_and_l1_gets_there_first(spread):
+    flat_l2, flat_l1 = spread.row("l2", 1.0), spread.row("l1", 1e-1)
+    assert np.all(np.abs(flat_l1 - flat_l2) < 0.02 * flat_l2), spread.val_loss
+    assert np.all(spread.row("l2", 1e-1) < 0.8 * flat_l2), spread.val_loss
+    left = np.vstack([spread.row(kind, lam) for kind, lam in reg.SPREAD_SETTINGS])
+    assert np.all(flat_l2 > 1.15 * left.max(axis=0)), spread.val_loss
+
+
+# Claim 4 (under Adam): neither L2 nor L1-by-subgradient gives an exact zero; the proximal step does (measured,
+# seeds 0-11: 85-95% at lambda 1e-1, at least 99.4% at 1).
+def test_only_the_proximal_step_gives_exact_zeros_in_the_overfitting_network(spread):
     for seed in SEEDS:
-        sweep = reg.lambda_sweep(kind, TEST_LAMBDAS, seed=seed)
-        left, right = sweep.u_ratios
-        assert 0 < sweep.best_index < len(sweep.lams) - 1, (seed, sweep.val_loss)
-        assert left < 1.0 and right < 0.75, (seed, left, right)
-        val.append(sweep.val_loss)
-        train.append(sweep.train_loss)
-    val, train = np.mean(val, axis=0), np.mean(train, axis=0)
-    best = int(np.argmin(val))
-    assert 0 < best < len(val) - 1
-    assert val[best] / val[0] < 0.93 and val[best] / val[-1] < 0.7, val
-    # harder to memorize: averaged over seeds, the training (data) loss at the best lambda is above the
-    # unregularized one (single seeds can go either way at small lambda)
-    assert train[best] > train[0], train
+        for kind, lam in (("l2", 1e-2), ("l2", 1e-1), ("l1", 1e-2), ("l1", 1e-1)):
+            assert reg.fit_regression(kind, lam, seed).sparsity.exact_zero == 0, (seed, kind, lam)
+        prox = [reg.fit_regression("l1_prox", lam, seed).sparsity.exact_zero_fraction for lam in (1e-1, 1.0)]
+        assert prox[0] > 0.8 and prox[1] > 0.98, (seed, prox)
 
 
-# L1's lambda must be smaller than L2's: at lambda = 0.1 L1 has flattened the network to a constant
-# (validation loss within 2% of lambda = 1's) while L2 is still well below it (measured <= 0.65 of it).
-def test_l1_flattens_the_network_at_a_lambda_where_l2_still_fits():
-    for seed in SEEDS:
-        l1, l2 = reg.lambda_sweep("l1", TEST_LAMBDAS, seed=seed), reg.lambda_sweep("l2", TEST_LAMBDAS, seed=seed)
-        assert l1.best_lam <= l2.best_lam, seed
-        assert l1.val_loss[-2] > 0.98 * l1.val_loss[-1], (seed, l1.val_loss)
-        assert l2.val_loss[-2] < 0.8 * l2.val_loss[-1], (seed, l2.val_loss)
-
-
-# Claim 2 (under Adam): neither L2 nor L1-by-subgradient gives an exact zero at any lambda; the proximal
-# step does (measured seeds 0-4: 88-98% at lambda 1e-1, 99-100% at 1).
-def test_only_the_proximal_step_gives_exact_zeros_in_the_overfitting_network():
-    for seed in SEEDS:
-        for kind in ("l2", "l1"):
-            assert np.all(reg.lambda_sweep(kind, TEST_LAMBDAS, seed=seed).exact_zero_fraction == 0.0), (seed, kind)
-        prox = reg.lambda_sweep("l1_prox", lams=(1e-1, 1.0), seed=seed).exact_zero_fraction
-        assert prox[0] > 0.8 and prox[1] > 0.95, (seed, prox)
-
-
-# Claims 2 and 3 (plain SGD, 50-32-1 MLP, lambda 0.01, lr 0.05, 1000 steps). Measured over seeds 0-4:
-# L2: 0% exact, 0.3-1.0% below 1e-3; L1 subgradient: 0% exact, 76-84% below 1e-3;
-# L1 proximal: 83-86% exact.
+# Claims 2 and 3 of the notes under plain SGD (50-32-1 MLP, lambda 0.01, lr 0.05, 1000 steps). Measured, seeds 0-9,
+# three paths: L2 0% exact, at most 1.35% below 1e-3; L1 subgradient 0% exact, 75.8-84.3% below 1e-3; proximal L1
+# 81.6-86.6% exact; zeroing the subgradient run's |w| < 1e-3 afterwards changes its validation loss by at most 0.33%.
 @pytest.fixture(scope="module")
 def sgd_runs():
-    return [reg.sgd_sparsity(lam=0.01, steps=1000, lr=0.05, seed=seed) for seed in SEEDS]
+    return [reg.sgd_sparsity(**SGD_SPARSITY, seed=seed) for seed in SEEDS]
 
 
 def test_l2_shrinks_without_zeros_under_sgd(sgd_runs):
@@ -83,7 +114,13 @@ def test_subgradient_l1_hovers_and_proximal_l1_lands_on_zero(sgd_runs):
         assert prox.below_small_fraction > 0.75
 
 
-# Claim 4: the L1-constrained minimum lies exactly on an axis for small constraints; the L2 one never does.
+def test_pruning_the_hovering_weights_after_subgradient_l1_is_nearly_free(sgd_runs):
+    for runs in sgd_runs:
+        before, after = runs["l1"]["val_loss"], runs["l1"]["pruned_val_loss"]
+        assert abs(after - before) < 0.01 * before, (before, after)
+
+
+# Claim: the L1-constrained minimum lies exactly on an axis for small constraints; the L2 one never does.
 def test_l1_corner_solution_and_round_l2_solution():
     for t in np.arange(0.2, 1.61, 0.2):
         g = reg.geometry(float(round(t, 1)))
@@ -92,8 +129,8 @@ def test_l1_corner_solution_and_round_l2_solution():
     assert reg.geometry(2.0)["l1"]["w"][1] > 0.1
 
 
-# Claim 5: the lasso keeps the 5 relevant features; false positives fall with lambda.
-# Measured seeds 0-4: 19-30 at 0.05, 11-15 at 0.1, 2-4 at 0.2, 0-1 at 0.3.
+# Claim: the lasso keeps the 5 relevant features; false positives fall with lambda.
+# Measured seeds 0-9: 19-30 at 0.05, 11-15 at 0.1, 2-4 at 0.2, 0-1 at 0.3 (numpy float64, the same on every path).
 def test_lasso_keeps_relevant_features_and_drops_irrelevant_ones():
     for seed in SEEDS:
         picks = [reg.lasso_selection(lam, seed) for lam in (0.05, 0.1, 0.2, 0.3)]
@@ -104,17 +141,20 @@ def test_lasso_keeps_relevant_features_and_drops_irrelevant_ones():
     assert 0.25 < reg.lasso_theory_lambda(1.0, 50, 100) < 0.3
 
 
-# Claim 7: L2 is weight decay for plain SGD (decay before the step), not after, not with momentum, not
-# with Adam. Measured, 100 steps, seeds 0-4 (SGD lr 0.05, momentum lr 0.01, Adam lr 0.01):
-# SGD before <= 2.4e-6 relative and max |diff| <= 2.3e-6 for lambda 1e-4..1e-1; SGD after 6.3e-5-1.3e-4
-# at 1e-2, 5.5e-4-1.6e-3 at 1e-1; momentum >= 7.2e-3 at 1e-3; Adam >= 0.49 at 1e-3.
+# Claim: L2 is weight decay for plain SGD (decay before the step), not after, not with momentum, not with Adam.
+# Measured, 100 steps, seeds 0-5, three paths (SGD lr 0.05, momentum lr 0.01, Adam lr 0.01): SGD before at most
+# 2.5e-6 relative (below 100 float32 roundings, 1.2e-5) for lambda 1e-4..1e-1; SGD after 6.3e-5-1.4e-4 at 1e-2,
+# 5.5e-4-1.6e-3 at 1e-1; momentum >= 7.1e-3 at 1e-3; Adam >= 0.49 at 1e-3, >= 1.3 at 1e-1.
+FLOAT32_EPS = float(np.finfo(np.float32).eps)
+
+
 @pytest.mark.parametrize("lam", [1e-3, 1e-1])
 def test_weight_decay_equivalence(lam):
     for seed in SEEDS:
-        gap = {(opt, when): reg.decay_trajectories(opt, lam, steps=100, when=when, seed=seed, width=16,
-                                                   record_every=100)["rel_gap"][-1]
-               for opt, when in (("sgd", "before"), ("sgd", "after"), ("sgd_momentum", "before"), ("adam", "before"))}
-        assert gap[("sgd", "before")] < 1e-5, (seed, lam)
+        runs = (("sgd", "before"), ("sgd", "after"), ("sgd_momentum", "before"), ("adam", "before"))
+        gap = {(opt, when): reg.decay_trajectories(opt, lam, when=when, seed=seed, record_every=100,
+                                                   **DECAY)["rel_gap"][-1] for opt, when in runs}
+        assert gap[("sgd", "before")] < DECAY["steps"] * FLOAT32_EPS, (seed, lam)   # the panel's dotted line
         if lam >= 1e-2:
             assert gap[("sgd", "after")] > 10 * gap[("sgd", "before")], (seed, lam)
         assert gap[("sgd_momentum", "before")] > 3e-3, (seed, lam)
@@ -123,8 +163,9 @@ def test_weight_decay_equivalence(lam):
 
 def test_sgd_decay_before_the_step_agrees_weight_by_weight():
     for seed in SEEDS:
-        result = reg.decay_trajectories("sgd", 1e-2, steps=100, when="before", seed=seed, width=16, record_every=100)
+        result = reg.decay_trajectories("sgd", 1e-2, when="before", seed=seed, record_every=100, **DECAY)
         assert result["max_gap"][-1] < 1e-5, seed
+        assert np.all(result["rel_gap"] < FLOAT32_EPS * np.maximum(result["step"], 1)), seed
 
 
 def test_pytorch_builtins_are_what_the_lesson_says():

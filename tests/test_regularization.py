@@ -171,19 +171,38 @@ def test_bad_arguments_raise_value_error_naming_the_parameter(call, name):
 
 def _small_explore(kind, lam):
     lams = (1e-3, 1e-1)
-    fits = {k: reg.fit_regression(k, lam, 0, width=8, steps=20) for k in reg.EXPLORER_PENALTIES}
     sweeps = {k: reg.lambda_sweep(k, lams=lams, width=8, steps=20) for k in reg.EXPLORER_PENALTIES}
-    return {"kind": kind, "lam": lam, "fit": fits[kind], "fits": fits, "sweeps": sweeps,
+    return {"kind": kind, "lam": lam, "seed": 0, "fit": reg.fit_regression(kind, lam, 0, width=8, steps=20),
+            "fits_none": reg.fit_regression("none", 0.0, 0, width=8, steps=20), "sweeps": sweeps,
             "split": overfit.regression_split(seed=0)}
 
 
+def test_fit_regression_is_trained_once_however_it_is_called():
+    first = reg.fit_regression("l2", 1e-3, 0, width=4, steps=3)
+    assert reg.fit_regression(kind="l2", lam=1e-3, seed=0, width=4, steps=3) is first
+    assert reg.fit_regression("l2", 1e-3, width=4, steps=3, eval_every=20) is first
+    assert reg.lambda_sweep("l2", lams=(1e-3, 1e-2), width=4, steps=3).val_loss[0] == first.val_loss
+
+
+def test_prune_small_zeroes_only_small_weights():
+    model = tiny_model()
+    with torch.no_grad():
+        model[0].weight[0, 0] = 5e-4
+        model[0].weight[0, 1] = -2e-3
+        model[0].bias[0] = 1e-4
+    assert reg.prune_small_(model) >= 1
+    assert model[0].weight[0, 0] == 0.0 and model[0].weight[0, 1] == -2e-3 and model[0].bias[0] == 1e-4
+
+
 def test_views_draw_and_update_without_error():
-    fig, axes = plots.figure(nrows=2, ncols=3, width=10, height=6.4)
+    fig, axes = plots.figure(nrows=2, ncols=2, width=10, height=7)
     view = rplots.ExplorerView(fig, axes)
     first = _small_explore("l2", 1e-3)
     view(first)
     view({**_small_explore("l1_prox", 1e-1), "sweeps": first["sweeps"]})
     assert "L1 (proximal step)" in axes[0].get_title()
+    assert any("L1 (proximal step)" in t.get_text() for t in axes[2].get_legend().get_texts())
+    assert axes[1].get_yscale() == "linear"
 
     fig, axes = plots.figure(ncols=2)
     geometry = rplots.GeometryView(fig, axes)
@@ -203,3 +222,15 @@ def test_views_draw_and_update_without_error():
     result["w_step"][0] = np.nan
     decay(result)           # a diverged run is drawn with a message, not a crash
     assert any("diverged" in t.get_text() for t in axes[0].texts)
+
+
+def test_seed_spread_rows_wins_and_plot():
+    spread = reg.seed_spread(settings=(("none", 0.0), ("l2", 1e-1)), seeds=(0, 1), width=4, steps=3)
+    assert spread.val_loss.shape == (2, 2)
+    assert np.array_equal(spread.row("l2", 0.1), spread.val_loss[1])
+    assert spread.wins(("l2", 0.1), ("none", 0.0)) == int((spread.val_loss[1] < spread.val_loss[0]).sum())
+    fig, ax = plots.figure(ncols=1)
+    rplots.seed_spread(ax, spread, title="t")
+    assert ax.get_ylabel() and ax.get_xlabel()
+    with pytest.raises(ValueError, match="seeds"):
+        reg.seed_spread(seeds=())
