@@ -4,7 +4,7 @@ import torch
 
 from helpers import plots
 
-NO_IPYMPL_MESSAGE = ("ipympl is not installed here: plots are static pictures, redrawn as a new picture on each "
+NO_IPYMPL_MESSAGE = ("ipympl is not available here: plots are static pictures, redrawn as a new picture on each "
                      "slider move (pip install ipympl==0.10.0 for live plots).")
 
 
@@ -21,13 +21,13 @@ def select_backend() -> str:
     if shell is None:
         return "unchanged"
     try:
-        shell.run_line_magic("matplotlib", "widget")
-        return "widget"
+        import ipympl  # noqa: F401  (where matplotlib is loaded, importing it already selects its backend)
     except ImportError:  # ipympl missing, or installed but broken
-        pass
-    shell.run_line_magic("matplotlib", "inline")
-    print(NO_IPYMPL_MESSAGE)
-    return "inline"
+        shell.run_line_magic("matplotlib", "inline")
+        print(NO_IPYMPL_MESSAGE)
+        return "inline"
+    shell.run_line_magic("matplotlib", "widget")
+    return "widget"
 
 
 def setup_notebook(threads: int = 1) -> None:

@@ -1,36 +1,38 @@
 """setup_notebook picks the plot backend: live ipympl where it is installed, inline pictures where it is not."""
 
+import sys
+import types
+
 import pytest
 
 from helpers import setup
 
 
 class _Shell:
-    """Records line magics; `%matplotlib widget` fails as IPython's does when ipympl cannot be imported."""
+    """Records the line magics it is asked to run."""
 
-    def __init__(self, ipympl_importable: bool):
-        self.ipympl_importable = ipympl_importable
+    def __init__(self):
         self.magics = []
 
     def run_line_magic(self, name, line):
-        if (name, line) == ("matplotlib", "widget") and not self.ipympl_importable:
-            raise ModuleNotFoundError("No module named 'ipympl'")
         self.magics.append((name, line))
 
 
-def _install(monkeypatch, shell):
-    monkeypatch.setattr("IPython.get_ipython", lambda: shell)
-    return shell
+@pytest.fixture
+def shell(monkeypatch):
+    fake = _Shell()
+    monkeypatch.setattr("IPython.get_ipython", lambda: fake)
+    return fake
 
 
-def test_live_backend_where_ipympl_imports(monkeypatch, capsys):
-    shell = _install(monkeypatch, _Shell(ipympl_importable=True))
+def test_live_backend_where_ipympl_imports(shell, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ipympl", types.ModuleType("ipympl"))  # importable, without its side effects
     assert setup.select_backend() == "widget"
     assert shell.magics == [("matplotlib", "widget")] and capsys.readouterr().out == ""
 
 
-def test_inline_backend_and_one_line_message_where_ipympl_cannot_be_imported(monkeypatch, capsys):
-    shell = _install(monkeypatch, _Shell(ipympl_importable=False))
+def test_inline_backend_and_one_line_message_where_ipympl_cannot_be_imported(shell, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ipympl", None)  # `import ipympl` raises ImportError, as in Colab
     assert setup.select_backend() == "inline"
     out = capsys.readouterr().out
     assert shell.magics == [("matplotlib", "inline")]

@@ -107,8 +107,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true",
                         help="point the README's links and the notebooks' Colab cells at pyproject.toml's path")
+    parser.add_argument("--colab-cell", action="store_true", help="print the notebooks' first (Colab) cell")
     args = parser.parse_args()
     path = github_path()
+    if args.colab_cell:
+        print(colab_cell(path))
+        return
     if args.write:
         _write(path)
     print(path + (" (the placeholder: set [project.urls] Repository in pyproject.toml)" if is_placeholder(path)
