@@ -15,6 +15,7 @@ The lesson implements the mask and the rescale itself; this module holds the mea
 - `monte_carlo_gap`       train-mode average vs eval output, at the dropout layer and at the output
 - `mode_disagreement`     the forgotten-`model.eval()` bug: flipped labels and accuracy per pass
 - `ablation_drops`        remove one hidden unit at a time: how much accuracy does each take with it?
+- `largest_ablation_drops` the most any single unit takes with it, per seed and hidden layer, for a whole sweep
 - `confident_mistakes`    wrong answers given with near certainty (what a validation loss punishes)
 - `p_sweep`               many networks (p values x seeds) trained at once on the overfitting setup
 
@@ -237,6 +238,21 @@ def ablation_drops(model: nn.Sequential, X: torch.Tensor, y: torch.Tensor, layer
     finally:
         model.train(was_training)
     return np.array(drops)
+
+
+def largest_ablation_drops(sweep: "Sweep", p_index: int, test_sets) -> np.ndarray:
+    """[seed, hidden layer]: max over units of `ablation_drops` for network (seed, `p_index`) of `sweep`,
+    each seed measured on its own test set `test_sets[i] = (X, y)`.
+
+    The largest drop, not the mean: the mean adds units whose removal costs accuracy to units whose removal
+    helps (those that fitted flipped training labels), and in a wide layer most units change nothing.
+    """
+    check_int("p_index", p_index, 0, len(sweep.ps) - 1)
+    if len(test_sets) != len(sweep.seeds):
+        raise ValueError(f"need one test set per seed ({len(sweep.seeds)}), got {len(test_sets)}")
+    n_hidden = len(sweep.weights) - 1
+    return np.array([[ablation_drops(sweep.model(i, p_index), *test_sets[i], layer=k).max() for k in range(n_hidden)]
+                     for i in range(len(sweep.seeds))])
 
 
 @torch.no_grad()

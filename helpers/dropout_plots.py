@@ -102,18 +102,23 @@ def draw_monte_carlo(ax, gap: MonteCarloGap) -> None:
     ax.set_title("Exact at the layer, approximate at the output")
 
 
-def draw_ablation(ax, without: np.ndarray, with_dropout: np.ndarray, p: float) -> None:
-    """Accuracy lost when each hidden unit is removed, units sorted from most to least important."""
+def draw_ablation(ax, without: np.ndarray, with_dropout: np.ndarray, p: float,
+                  with_decay: np.ndarray | None = None, weight_decay: float = 0.0) -> None:
+    """Accuracy lost when each hidden unit is removed, units sorted from most to least important; optionally a
+    third network trained with weight decay and no dropout (the control: does any regularizer spread the work?)."""
     ax.clear()
-    for values, key, label in ((without, "no dropout", "trained without dropout"),
-                               (with_dropout, "dropout", f"trained with dropout p = {p:.1f}")):
+    curves = [(without, "no dropout", "no regularization"),
+              (with_dropout, "dropout", f"dropout p = {p:.1f}")]
+    if with_decay is not None:
+        curves.append((with_decay, "weight decay", f"weight decay {weight_decay:g}, no dropout"))
+    for values, key, label in curves:
         ordered = np.sort(np.asarray(values))[::-1]
         ax.plot(np.arange(1, len(ordered) + 1), 100 * ordered, "o-", ms=3, color=LINE_COLORS[key], label=label)
     ax.axhline(0, color=plots.OKABE_ITO["grey"], lw=1)
     ax.set_xlabel("hidden unit, sorted by the accuracy it takes with it")
     ax.set_ylabel("test accuracy lost when removed (points)")
     ax.legend(loc="upper right")
-    ax.set_title("Without dropout a few units carry the network")
+    ax.set_title("Which units carry the network?")
 
 
 # Where two-moons points fall (noise 0.2): the boundary panel keeps these limits, so its axes never change.
@@ -200,9 +205,19 @@ class OverfittingView:
 
     @staticmethod
     def _set_log_limits(ax, values):
+        """Loss axis limits; a log axis only where the values span a decade or more, else a linear one."""
         values = values[np.isfinite(values) & (values > 0)]
-        if len(values):
-            ax.set_ylim(values.min() / 1.3, values.max() * 1.3)
+        if not len(values):
+            return
+        low, high = float(values.min()), float(values.max())
+        scale = "log" if high >= 10 * low else "linear"
+        if ax.get_yscale() != scale:
+            _set_loss_scale(ax, scale)
+        if scale == "log":
+            ax.set_ylim(low / 1.3, high * 1.3)
+        else:
+            pad = 0.1 * (high - low) + 0.01 * high
+            ax.set_ylim(max(0.0, low - pad), high + pad)
 
     def _setup(self):
         ax_boundary, ax_curves, ax_acc, ax_loss = self.axes
@@ -229,11 +244,16 @@ class OverfittingView:
             ax.legend(loc="lower left" if key == "acc" else "best")  # acc: the y limits leave room below the data
         ax_acc.set_ylim(0.5, 1.01)
         for ax in (ax_curves, ax_loss):
-            ax.set_yscale("log")
+            _set_loss_scale(ax, "log")
             ax.set_ylim(0.01, 10)  # replaced by the data's range; kept if every value is NaN
-            ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-            ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-            ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax_curves.set_ylabel("loss (BCE, log scale)")
-        ax_loss.set_ylabel("loss (BCE, log scale)")
         self.artists = artists
+
+
+def _set_loss_scale(ax, scale: str) -> None:
+    """A loss axis in `scale` ("log" or "linear"), with plain tick labels (0.2, 0.5, 1) and a label that says which."""
+    ax.set_yscale(scale)
+    if scale == "log":
+        ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_ylabel("loss (BCE, log scale)" if scale == "log" else "loss (BCE)")

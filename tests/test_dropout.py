@@ -168,6 +168,20 @@ def test_ablation_drops_rejects_bad_arguments():
         dropout.ablation_drops(_dropout_net(), X, y[:3])
 
 
+def test_largest_ablation_drops_is_the_max_of_ablation_drops_per_seed_and_layer():
+    sweep = dropout.p_sweep(ps=(0.0, 0.5), seeds=[0, 1], width=8, steps=20, eval_every=10, test=False)
+    test_sets = [overfit.moons_test(200, seed=s) for s in (0, 1)]
+    largest = dropout.largest_ablation_drops(sweep, 1, test_sets)
+    assert largest.shape == (2, 2)
+    for i in range(2):
+        for k in range(2):
+            assert largest[i, k] == dropout.ablation_drops(sweep.model(i, 1), *test_sets[i], layer=k).max()
+    with pytest.raises(ValueError, match="one test set per seed"):
+        dropout.largest_ablation_drops(sweep, 1, test_sets[:1])
+    with pytest.raises(ValueError, match="p_index"):
+        dropout.largest_ablation_drops(sweep, 2, test_sets)
+
+
 def test_confident_mistakes():
     model = models.mlp(2, [4], seed=0)
     with torch.no_grad():
@@ -216,7 +230,11 @@ def test_views_draw_in_place_and_label_their_axes():
     fig3, ax3 = plots.figure(ncols=1)
     dropout_plots.draw_monte_carlo(ax3, dropout.monte_carlo_gap(_dropout_net(), X, n_passes=(1, 10)))
     dropout_plots.draw_ablation(ax3, np.array([0.1, 0.0]), np.array([0.01, 0.0]), p=0.5)
-    assert ax3.get_xlabel() and ax3.get_ylabel()
+    assert ax3.get_xlabel() and ax3.get_ylabel() and len(ax3.get_legend().get_texts()) == 2
+    dropout_plots.draw_ablation(ax3, np.array([0.1, 0.0]), np.array([0.01, 0.0]), p=0.5,
+                                with_decay=np.array([0.2, 0.05]), weight_decay=0.3)
+    labels = [t.get_text() for t in ax3.get_legend().get_texts()]
+    assert len(ax3.lines) == 4 and "weight decay 0.3, no dropout" in labels
     plt.close("all")
 
 
