@@ -12,8 +12,8 @@ PYTHON  ?=
 CHECK_PYTHON := sh tools/python_check.sh
 
 # PyTorch's wheel. On Linux x86_64, PyPI's torch is the CUDA build (with its nvidia packages, several GB); the
-# course needs the CPU build only, which PyTorch's CPU wheel index serves. macOS and other platforms get PyPI's
-# wheel (CPU-only there). Empty: no extra index. .ci/run sets it empty: CI's machines reach only their own
+# course needs the CPU build only, which PyTorch's CPU wheel index serves. macOS (Apple silicon) and other
+# platforms get PyPI's wheel, which has no CUDA build to leave out. Empty: no extra index. .ci/run sets it empty: CI's machines reach only their own
 # package registries, which serve the CPU wheel themselves.
 PLATFORM    ?= $(shell uname -s)-$(shell uname -m)
 TORCH_INDEX ?= $(if $(filter Linux-x86_64,$(PLATFORM)),https://download.pytorch.org/whl/cpu,)

@@ -1,7 +1,8 @@
 """What counts as a picture in a notebook's saved outputs, for tests/test_static_pictures.py and the run without
 ipympl: a cell that shows a figure or a panel must carry an `image/png`, and no output may be a figure's bare repr
 (`<Figure size ...>`, `<...FigureCanvasAgg object at 0x...>`: a cell that returned `fig` or `fig.canvas` under
-the inline backend), nor a figure-holding widget (ipympl's `Canvas`, a `LivePanel`) without its PNG.
+the inline backend), nor a figure-holding widget (ipympl's `Canvas`, a `LivePanel`) without its PNG, nor the
+same picture twice (the inline backend shows every figure pyplot still holds at the end of a cell).
 
 Saved outputs are what conftest.py writes while nbval runs: {"complete": bool, "cells": [{"source", "outputs"}]}.
 """
@@ -36,7 +37,7 @@ def _has_png(output: dict) -> bool:
 
 def problems(saved: dict, notebook_name: str) -> list[str]:
     """Every cell that shows a figure without a PNG, and every bare figure repr, as one line each."""
-    found = []
+    found, seen = [], {}
     if not saved["complete"]:
         found.append(f"{notebook_name}: the saved outputs are incomplete (a cell failed or the run stopped)")
     for index, cell in enumerate(saved["cells"]):
@@ -52,4 +53,11 @@ def problems(saved: dict, notebook_name: str) -> list[str]:
                 found.append(f"{where}: its {text.split('(')[0]} carries no image/png")
         if SHOWS_FIGURE.search(cell["source"]) and not any(_has_png(o) for o in outputs):
             found.append(f"{where}: shows a figure or panel but has no image/png output")
+        for output in outputs:
+            if _has_png(output):
+                png = output["data"]["image/png"]
+                if png in seen:
+                    found.append(f"{where}: shows again the picture code cell {seen[png]} showed (a figure pyplot "
+                                 "still held, shown a second time by the inline backend?)")
+                seen.setdefault(png, index)
     return found

@@ -42,9 +42,11 @@ def test_the_check_finds_a_panel_without_png_and_a_bare_figure():
                                                                      " object at 0x7f>"}}]},
         {"source": "plots.show(fig)", "outputs": []},
         {"source": "lesson.explorer_panel(seed=0)", "outputs": [{"output_type": "display_data", "data": png}]},
+        {"source": "plots.show(other)", "outputs": [{"output_type": "display_data", "data": png}]},
     ]}
     found = pictures.problems(saved, "nb")
-    assert len(found) == 4, found
+    assert len(found) == 5, found
+    assert "cell 4" in found[4] and "picture code cell 3 showed" in found[4]
     assert "cell 0" in found[0] and "LivePanel carries no image/png" in found[0]
     assert "cell 0" in found[1] and "no image/png output" in found[1]
     assert "cell 1" in found[2] and "instead of the figure" in found[2]
