@@ -1,8 +1,8 @@
 """Lesson 4's claims (notebooks/04_l1_l2_regularization.ipynb), each checked over 10 seeds and meant to hold on every
 numeric path (native, MKL_CBWR=AVX2, MKL_CBWR=COMPATIBLE + ATEN_CPU_CAPABILITY=default).
 
-The measured figures in the comments are over seeds 0-9 (0-11 for the regression network) on all three paths; each
-threshold leaves room for rounding noise and for seeds the measurement did not see.
+The measured figures in the comments are over seeds 0-9 on all three paths (native / avx2 / default where they
+differ); each threshold leaves room for rounding noise and for seeds the measurement did not see.
 """
 
 import inspect
@@ -51,8 +51,8 @@ def spread():
 
 
 # Claim 1: a moderate penalty lowers the validation loss of the regression network on average over seeds.
-# Measured, seeds 0-11, three paths: mean(L2 1e-2) / mean(no penalty) 0.81-0.83, beats it on 6 of 7 to 8 of 8 seeds;
-# mean(L1 1e-2) / mean(no penalty) 0.85-0.87.
+# Measured, seeds 0-9: mean(L2 1e-2) / mean(no penalty) 0.832 / 0.840 / 0.822, beating it on 9 / 10 / 9 seeds;
+# mean(L1 1e-2) / mean(no penalty) 0.885 / 0.885 / 0.873.
 def test_a_moderate_penalty_lowers_the_mean_validation_loss(spread):
     none = spread.row("none", 0.0)
     assert spread.row("l2", 1e-2).mean() < 0.9 * none.mean(), spread.val_loss
@@ -61,8 +61,8 @@ def test_a_moderate_penalty_lowers_the_mean_validation_loss(spread):
 
 
 # Claim 2 (the text says so): the left side of the U is shallow and seed-dependent. Seed 0's best lambda for L2 (1e-1)
-# is not better than no penalty on average (measured mean ratio 1.00-1.01), and on the notebook's 5 seeds it loses on
-# at least one (it loses on seeds 1 and 2 by 0.04 and 0.17 on every path).
+# is not better than no penalty on average (measured mean ratio 1.031 / 1.039 / 1.015), and on the notebook's 5 seeds
+# it loses on at least one (on 3 of them on every path; on seeds 1 and 2 by 0.03-0.05 and 0.17).
 def test_seed_0s_best_lambda_is_not_every_seeds_best(spread):
     none, l2_big = spread.row("none", 0.0), spread.row("l2", 1e-1)
     assert l2_big.mean() > 0.93 * none.mean(), spread.val_loss
@@ -72,7 +72,8 @@ def test_seed_0s_best_lambda_is_not_every_seeds_best(spread):
 
 # Claim 3: the right side of the U is solid, and L1's useful lambda is smaller than L2's: at lambda = 0.1 L1 has
 # flattened the network to a constant (the same loss as L2 at lambda = 1, within 2%), while L2 still fits (measured:
-# L2 0.1 / L2 1 at most 0.66); the flat network is far worse than every setting to its left (measured >= 1.27x).
+# L2 0.1 / L2 1 at most 0.66; L1 0.1 and L2 1 within 0.2%); the flat network is far worse than every setting to its
+# left (measured at least 1.27x / 1.30x / 1.28x).
 def test_too_large_a_lambda_flattens_the_network_and_l1_gets_there_first(spread):
     flat_l2, flat_l1 = spread.row("l2", 1.0), spread.row("l1", 1e-1)
     assert np.all(np.abs(flat_l1 - flat_l2) < 0.02 * flat_l2), spread.val_loss
@@ -82,13 +83,13 @@ def test_too_large_a_lambda_flattens_the_network_and_l1_gets_there_first(spread)
 
 
 # Claim 4 (under Adam): neither L2 nor L1-by-subgradient gives an exact zero; the proximal step does (measured,
-# seeds 0-11: 85-95% at lambda 1e-1, at least 99.4% at 1).
+# seeds 0-9: at least 85.0% / 85.1% / 88.3% at lambda 1e-1, at least 98.8% at 1 on every path).
 def test_only_the_proximal_step_gives_exact_zeros_in_the_overfitting_network(spread):
     for seed in SEEDS:
         for kind, lam in (("l2", 1e-2), ("l2", 1e-1), ("l1", 1e-2), ("l1", 1e-1)):
             assert reg.fit_regression(kind, lam, seed).sparsity.exact_zero == 0, (seed, kind, lam)
         prox = [reg.fit_regression("l1_prox", lam, seed).sparsity.exact_zero_fraction for lam in (1e-1, 1.0)]
-        assert prox[0] > 0.8 and prox[1] > 0.98, (seed, prox)
+        assert prox[0] > 0.8 and prox[1] > 0.97, (seed, prox)
 
 
 # Claims 2 and 3 of the notes under plain SGD (50-32-1 MLP, lambda 0.01, lr 0.05, 1000 steps). Measured, seeds 0-9,
