@@ -107,6 +107,8 @@ def test_a_venv_from_an_unsupported_or_another_python_is_refused_with_what_to_do
     assert _check("venv", str(venv)).returncode == 0
     other = _check("venv", str(venv), str(_fake_python(tmp_path, "python3.13", "3.13")))
     assert other.returncode == 1 and other.stderr.count("\n") == 1 and "make clean first" in other.stderr
+    too_old = _check("venv", str(venv), str(_fake_python(tmp_path, "python3.10", "3.10")))
+    assert too_old.returncode == 1 and "is Python 3.10" in too_old.stderr and "make clean" not in too_old.stderr
     assert _check("venv", str(tmp_path / "no-venv-yet")).returncode == 0
 
 

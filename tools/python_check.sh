@@ -30,6 +30,7 @@ venv)
   supported "$v" || fail "$venv was made by Python $v; the course needs Python $SUPPORTED: run make clean, then make lab PYTHON=python3.12"
   if [ -n "$wanted" ]; then
     w=$(version_of "$wanted") || fail "PYTHON=$wanted does not run: give a Python $SUPPORTED, e.g. make lab PYTHON=python3.12"
+    supported "$w" || fail "PYTHON=$wanted is Python $w; the course needs Python $SUPPORTED: install one and run make lab PYTHON=python3.12"
     [ "$w" = "$v" ] || fail "$venv was made by Python $v, not PYTHON=$wanted ($w): run make clean first to switch"
   fi
   ;;
