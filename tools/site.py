@@ -67,6 +67,23 @@ class MathMLRenderer(IPythonRenderer):
     def latex_environment(self, name: str, body: str) -> str:
         return latex_to_mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", display="block")
 
+    # Raw HTML (a <summary> line, for one) is not parsed as Markdown, but JupyterLab typesets the math in it.
+    def block_html(self, html_text: str) -> str:
+        return super().block_html(math_in_html(html_text))
+
+    def inline_html(self, html_text: str) -> str:
+        return super().inline_html(math_in_html(html_text))
+
+
+_DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
+_INLINE_MATH = re.compile(r"(?<![\\$])\$([^$\n]+?)\$")
+
+
+def math_in_html(html_text: str) -> str:
+    """$$...$$ and $...$ inside raw HTML, as MathML."""
+    html_text = _DISPLAY_MATH.sub(lambda m: latex_to_mathml(html.unescape(m.group(1)), display="block"), html_text)
+    return _INLINE_MATH.sub(lambda m: latex_to_mathml(html.unescape(m.group(1))), html_text)
+
 
 def markdown_to_html(source: str) -> str:
     return MarkdownWithMath(renderer=MathMLRenderer(escape=False)).render(source)

@@ -22,7 +22,7 @@ from tools import links, site
 pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
 OUTPUTS = Path(os.environ.get("NB_OUTPUTS_ROOT", REPO / ".nb-outputs")) / "native"
-PAGES = [n.stem for n in site.NOTEBOOKS] + [d.stem for d in site.DOCS] + ["index"]
+PAGES = [n.stem for n in site.NOTEBOOKS] + [site.doc_page(d).removesuffix(".html") for d in site.DOCS] + ["index"]
 RAW_TEX = re.compile(r"\$[^$\n]*\\[A-Za-z]+[^$\n]*\$")
 
 PAGE_STATE = """() => {
