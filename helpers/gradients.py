@@ -143,18 +143,23 @@ def flow(depth: int, width: int = 256, activation: str = "relu", init: str = "he
     dL/d output = 2 (output - y) / N, contains the network's own output.
     `loss="linear"`: L = mean(output * y) with y ~ N(0, I) drawn independently of the network, so
     dL/d output = y / N: a random error that knows nothing of the forward pass (as lesson 1's probe).
-    Built on `helpers.probes` (its forward recording); one backward pass.
+    Built on `helpers.probes`; one backward pass.
     """
     check_choice("loss", loss, LOSSES)
     model = deep_mlp(depth, width, activation, init, gain, seed=seed)
     X, y = random_regression(width, n_samples, seed, targets)
-    pre, post, model64 = _backward(model, X, y, loss)
-    hidden = [h.detach() for h in (post[:-1] if depth > 1 else post)]
+    if loss == "mse":  # the live panel's path: `probes.gradients` (which the benchmark's floor replays)
+        grads = probes.gradients(model, X, y, loss="mse")
+        signal, weight, post = grads.signal, grads.weight, grads.forward.post
+    else:
+        _, post, model64 = _backward(model, X, y, loss)
+        signal = np.array([h.grad.norm().item() for h in post])
+        weight = np.array([layer.weight.grad.norm().item() for layer in linear_layers(model64)])
+        post = [h.detach() for h in post]
+    hidden = post[:-1] if depth > 1 else post
     dead = probes.dead_fraction(hidden) if activation == "relu" else np.zeros(len(hidden))
     saturated = probes.saturated_fraction(hidden) if activation == "tanh" else np.zeros(len(hidden))
-    weight = np.array([layer.weight.grad.norm().item() for layer in linear_layers(model64)])
-    return Flow(signal=np.array([h.grad.norm().item() for h in post]), weight=weight,
-                forward_std=probes.pooled_std([h.detach() for h in post]), dead=dead, saturated=saturated)
+    return Flow(signal=signal, weight=weight, forward_std=probes.pooled_std(post), dead=dead, saturated=saturated)
 
 
 def _backward(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss: str):
