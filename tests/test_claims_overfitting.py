@@ -183,7 +183,7 @@ def test_smaller_model_and_input_jitter_shrink_the_gap():
 def test_width_8_is_slower_not_too_small():
     # Training time taken out: width 8 trained 3000 updates, judged by its best check, against the big network's
     # early-stopped check. Width 8 memorizes too (training loss far below its 300-update value, validation loss
-    # turned up), and the best checks are close: within 0.1 on every seed measured, width 8 not better on the median.
+    # turned up), and the best checks are close: within about 0.1 either way, neither size reliably better.
     diffs = []
     for seed in TEN:
         c = remedies.smaller_model_at_convergence(width=8, long_steps=3000, seed=seed)
@@ -193,8 +193,8 @@ def test_width_8_is_slower_not_too_small():
         assert c.small_best_step > c.big_best_step                        # later than the big network's minimum
         diffs.append(c.small_best - c.big_best)
     print("width 8's best minus the big net's best:", np.round(diffs, 3))
-    assert max(abs(d) for d in diffs) < 0.15
-    assert np.median(diffs) > -0.02
+    assert max(abs(d) for d in diffs) < 0.12                              # -0.064 .. +0.085 on three paths
+    assert min(diffs) < 0 < max(diffs)                                   # neither size is reliably better
 
 
 def test_fewer_hidden_layers_shrink_the_gap_at_300_updates():
