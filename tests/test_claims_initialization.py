@@ -161,9 +161,9 @@ def test_1_wrong_scale_vanishes_or_explodes(seed):
     small, he, large = relu_depth_table(seed)[0].values()
     assert small.post_std[9] < 1e-8 and small.stopped_at is not None  # 2.5e-10 at layer 10; float32 reaches 0 later
     assert math.isnan(small.grad_rms[0])  # no gradient reaches layer 1 (below 1e-18)
-    assert 0.09 < lesson.geometric_ratio(small.post_std, 1, 10) < 0.13  # 0.111 on seed 0 (theory 0.113)
+    assert 0.09 < lesson.geometric_ratio(small.post_std, 1, 10) < 0.13  # 0.109 .. 0.117 (theory 0.113)
     assert large.post_std[49] / large.post_std[0] > 50 and large.grad_rms[0] > 50  # about 330 and 360
-    assert 1.08 < lesson.geometric_ratio(large.post_std, 1, 10) < 1.15  # 1.115 on seed 0 (theory 1.13)
+    assert 1.05 < lesson.geometric_ratio(large.post_std, 1, 10) < 1.22  # 1.085 .. 1.174, 1.115 on seed 0 (theory 1.13)
     assert 0.1 < he.post_std[49] < 10 and 0.4 < he.grad_rms[0] < 2.5  # "of order 1"
 
 
@@ -206,11 +206,14 @@ def test_3_recursion_predicts_the_gain_gradient():
 # --- 4. ReLU: He level, Xavier loses 1/sqrt(2) per layer --------------------------------------------------------------
 
 def test_4_he_level_xavier_halves_variance_per_layer():
-    for scheme, low, high in (("he_normal", 0.95, 1.03), ("xavier_normal", 0.66, 0.75)):
-        for seed in SEEDS:
-            s = relu_network(scheme, seed)
-            assert low < lesson.geometric_ratio(s.pre_std, 1, 10) < high
-            assert low < lesson.geometric_ratio(s.post_std, 1, 10) < high
+    # per network: He 0.959 .. 1.037, Xavier 0.678 .. 0.734 over 10 seeds (pre- and post-activations alike);
+    # the notebook's 5-seed averages: 0.990 and 0.700 (theory 1 and 0.707)
+    for scheme, low, high, mean_low, mean_high in (("he_normal", 0.93, 1.07, 0.97, 1.01),
+                                                   ("xavier_normal", 0.65, 0.76, 0.68, 0.72)):
+        for values in ("pre_std", "post_std"):
+            ratios = [lesson.geometric_ratio(getattr(relu_network(scheme, seed), values), 1, 10) for seed in SEEDS]
+            assert low < min(ratios) and max(ratios) < high, (scheme, values)
+            assert mean_low < np.mean(ratios[:5]) < mean_high, (scheme, values)
 
 
 # --- 5. the recursion predicts the explorer's measurements ------------------------------------------------------------
