@@ -47,7 +47,7 @@ def problems(saved: dict, notebook_name: str) -> list[str]:
         for output in outputs:
             text = output.get("data", {}).get("text/plain", "")
             text = "".join(text) if isinstance(text, list) else text
-            if BARE_FIGURE.match(text):
+            if BARE_FIGURE.match(text) and not _has_png(output):  # a displayed figure has both
                 found.append(f"{where}: shows {text[:40]!r} instead of the figure")
             elif text.startswith(FIGURE_WIDGETS) and not _has_png(output):
                 found.append(f"{where}: its {text.split('(')[0]} carries no image/png")

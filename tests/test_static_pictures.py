@@ -43,6 +43,8 @@ def test_the_check_finds_a_panel_without_png_and_a_bare_figure():
         {"source": "plots.show(fig)", "outputs": []},
         {"source": "lesson.explorer_panel(seed=0)", "outputs": [{"output_type": "display_data", "data": png}]},
         {"source": "plots.show(other)", "outputs": [{"output_type": "display_data", "data": png}]},
+        {"source": "plots.show(fig)", "outputs": [{"output_type": "display_data", "data": {
+            "text/plain": "<Figure size 810x306 with 2 Axes>", "image/png": pictures.PNG_SIGNATURE + "BBBB"}}]},
     ]}
     found = pictures.problems(saved, "nb")
     assert len(found) == 5, found
