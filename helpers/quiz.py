@@ -140,31 +140,37 @@ class Prediction(W.VBox):
         else:
             self.entry.value = repr(check_float("guess", guess))
 
-    def reveal(self, measured: str, why: str, answer: int | None = None, value: float | None = None) -> W.HTML:
+    def reveal(self, measured: str, why: str, answer: int | None = None, value: float | None = None,
+               hints: dict[int, str] | None = None) -> W.HTML:
         """A line, shown once there is a guess: the guess, the `measured` result (text from the computed values)
-        and `why` in one line. For choices, `answer` is the option the measurement supports; for a number,
-        `value` is the measured number, used to say how far off the guess was."""
+        and `why` in one line. For choices, `answer` is the option the measurement supports and `hints` maps a
+        wrong option's index to a line on what that guess missed; for a number, `value` is the measured number,
+        used to say how far off the guess was."""
+        hints = dict(hints or {})
         if self.choices is not None:
             check_int("answer", answer, 0, len(self.choices) - 1)
+            for index in hints:
+                check_int("hints key", index, 0, len(self.choices) - 1)
         elif value is not None:
             check_float("value", value)
         line = W.HTML("")
         line.add_class("course-reveal")
-        self._reveals.append((line, measured, why, answer, value))
+        self._reveals.append((line, measured, why, answer, value, hints))
         self._update()
         return line
 
     def _update(self):
         guess = self.guess
-        for line, measured, why, answer, value in self._reveals:
+        for line, measured, why, answer, value, hints in self._reveals:
             if guess is None:
                 line.value = f"<span style='{HIDDEN_STYLE}'>Make your guess above to see what was measured.</span>"
                 continue
             if self.choices is not None:
                 verdict = ("as you predicted" if guess == answer
                            else f"you picked <i>{html.escape(self.choices[guess])}</i>")
+                missed = f" {hints[guess]}" if guess != answer and guess in hints else ""
                 line.value = (f"<b>Measured:</b> {html.escape(measured)} ({verdict}; the measurement supports "
-                              f"<i>{html.escape(self.choices[answer])}</i>). {why}")
+                              f"<i>{html.escape(self.choices[answer])}</i>). {why}{missed}")
             else:
                 off = ""
                 if value is not None and value != 0 and guess != 0 and (value > 0) == (guess > 0):

@@ -173,6 +173,15 @@ def test_prediction_hides_the_measurement_until_there_is_a_guess():
     assert "as you predicted" in line.value
 
 
+def test_prediction_reveal_adds_the_hint_for_the_wrong_option_picked():
+    guess = quiz.predict("?", choices=["a", "b", "c"])
+    line = guess.reveal(measured="b", answer=1, why="Because.", hints={0: "a misses X.", 2: "c misses Y."})
+    guess.set_guess(2)
+    assert "c misses Y." in line.value and "a misses X." not in line.value
+    guess.set_guess(1)
+    assert "misses" not in line.value
+
+
 def test_numeric_prediction_says_how_far_off_the_guess_was():
     guess = quiz.predict("Initial loss?", number=True)
     line = guess.reveal(measured="0.693", value=0.693, why="ln 2.")
