@@ -18,9 +18,10 @@ import random
 from dataclasses import dataclass
 
 import ipywidgets as W
+import matplotlib.pyplot as plt
 import numpy as np
 
-from helpers import data, models, plots, train
+from helpers import data, models, plots, train, widgets
 from helpers._check import check_choice, check_int
 
 LABELS = ["underfit", "good fit", "overfit"]
@@ -109,7 +110,7 @@ def labelled_run(name: str, rng: random.Random, max_tries: int = 20) -> tuple[in
     raise RuntimeError(f"no seed of {name!r} in {max_tries} draws reads as {SETTINGS[name].label!r}")
 
 
-class Drill(W.VBox):
+class Drill(widgets.PictureFallback, W.VBox):
     """Rounds of hidden settings: curves, two questions, feedback, and a "new curves" button."""
 
     def __init__(self, seed: int = 0):
@@ -129,6 +130,8 @@ class Drill(W.VBox):
         self._queue: list[str] = []
         canvas = self.fig.canvas if isinstance(self.fig.canvas, W.DOMWidget) else W.Output()
         self._inline_out = None if canvas is self.fig.canvas else canvas
+        if self._inline_out is not None:
+            plt.close(self.fig)  # inline backend: shown through its Output only, not again at the end of the cell
         super().__init__([canvas, self.label_buttons, self.remedy_buttons, self.feedback, self.next_button])
         self.new_round()
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 # A cell that shows a figure: plots.show(fig), a LivePanel, a lesson's *_panel(...) builder (as
 # tests/test_lesson_shape.py defines a panel).
-SHOWS_FIGURE = re.compile(r"plots\.show\(|LivePanel\(|\b\w+_panel\(")
+SHOWS_FIGURE = re.compile(r"plots\.show\(|LivePanel\(|\b\w+_panel\(|Drill\(")
 BARE_FIGURE = re.compile(r"^<(Figure size|[\w.]*FigureCanvas\w* object at)")
-FIGURE_WIDGETS = ("Canvas(", "LivePanel(")
+FIGURE_WIDGETS = ("Canvas(", "LivePanel(", "Drill(")
 PNG_SIGNATURE = "iVBORw0KGgo"  # base64 of the 8-byte PNG signature
 
 
