@@ -238,6 +238,8 @@ class Fit:
     sparsity: Sparsity
     l2_norm: float              # sqrt(sum w^2) over the penalized weights
     l1_norm: float              # sum |w|
+    dead_units: int             # hidden ReLU units that are off (output 0) for every training input
+    small_on_dead: int          # weights with |w| < SMALL that feed into or out of a dead unit
 
     @property
     def val_loss(self) -> float:
@@ -277,8 +279,66 @@ def _fit_regression(kind: str, lam: float, seed: int, width: int, steps: int, lr
     with torch.no_grad():
         y_grid = model(x_grid).squeeze(-1).numpy()
     w = weight_values(model)
+    dead, small_on_dead = dead_unit_weights(model, split.X_train)
     return Fit(kind, lam, x_grid.squeeze(-1).numpy(), y_grid, history, w, sparsity(w),
-               float(np.sqrt((w ** 2).sum())), float(np.abs(w).sum()))
+               float(np.sqrt((w ** 2).sum())), float(np.abs(w).sum()), dead, small_on_dead)
+
+
+@torch.no_grad()
+def dead_unit_weights(model: nn.Sequential, X: torch.Tensor, small: float = SMALL) -> tuple[int, int]:
+    """(number of dead hidden units, number of |w| < `small` weights attached to one) of a Linear/ReLU stack.
+
+    A hidden ReLU unit is dead on `X` when relu(pre-activation) = 0 for every row: it then passes no data
+    gradient to its incoming weights, nor to its outgoing ones (they multiply a 0). A weight is attached
+    to a dead unit if it is a row of the Linear layer feeding the unit or a column of the layer it feeds.
+    """
+    small = check_float("small", small, 0.0, low_open=True)
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    if len(linears) < 2 or not all(isinstance(m, (nn.Linear, nn.ReLU)) for m in model):
+        raise ValueError("model must be an nn.Sequential of Linear and ReLU layers with at least one hidden layer")
+    h, dead = X, []
+    for layer in linears[:-1]:
+        h = torch.relu(layer(h))
+        dead.append((h <= 0).all(dim=0))
+    attached = 0
+    for i, layer in enumerate(linears):
+        mask = torch.zeros_like(layer.weight, dtype=torch.bool)
+        if i < len(dead):
+            mask |= dead[i][:, None]                 # rows feeding a dead unit
+        if i > 0:
+            mask |= dead[i - 1][None, :]             # columns fed by a dead unit
+        attached += int((mask & (layer.weight.abs() < small)).sum())
+    return int(sum(int(d.sum()) for d in dead)), attached
+
+
+def true_curve_loss(seed: int = 0) -> tuple[float, float]:
+    """Mean squared error of the noise-free target sin(2 pi x) on `overfit.regression_split(seed)`'s
+    training and validation rows: the loss of a perfect model, i.e. the noise of that draw. Its expectation
+    is REGRESSION_NOISE^2 = 0.25 on both, but 20 training points scatter around it far more than 500
+    validation points do."""
+    split = overfit.regression_split(seed=check_int("seed", seed, 0))
+    out = []
+    for X, y in ((split.X_train, split.y_train), (split.X_val, split.y_val)):
+        out.append(float(((torch.sin(2 * math.pi * X.squeeze(-1)) - y) ** 2).mean()))
+    return out[0], out[1]
+
+
+def penalty_only_steps(w0: float, eta_lam: float, steps: int) -> dict:
+    """Where `steps` gradient steps on the penalty alone take one weight `w0` (step size eta * lambda):
+
+        L2:               w <- (1 - eta lambda) w
+        L1 (subgradient): w <- w - eta lambda sign(w)       (crosses zero and keeps hopping)
+        L1 (proximal):    w <- soft(w, eta lambda)          (stops at exactly 0)
+    """
+    w0 = check_float("w0", w0)
+    eta_lam = check_float("eta_lam", eta_lam, 0.0)
+    check_int("steps", steps, 0)
+    w = {"l2": w0, "l1": w0, "l1_prox": w0}
+    for _ in range(steps):
+        w["l2"] = (1 - eta_lam) * w["l2"]
+        w["l1"] = w["l1"] - eta_lam * float(np.sign(w["l1"]))
+        w["l1_prox"] = float(np.sign(w["l1_prox"])) * max(abs(w["l1_prox"]) - eta_lam, 0.0)
+    return w
 
 
 @dataclass
@@ -645,8 +705,9 @@ def _decay_(params, factor: float) -> None:
 
 
 def builtin_matches_penalty(optimizer: str, lam: float = 1e-2, steps: int = 100, seed: int = 0,
-                            width: int = 32) -> float:
-    """Largest |w| difference after `steps` between "L2 in the loss" and PyTorch's own option:
+                            width: int = 32, relative: bool = False) -> float:
+    """Largest |w| difference after `steps` between "L2 in the loss" and PyTorch's own option
+    (with `relative=True`, divided by the largest |w| of the reference run, to compare with float32's eps):
     "sgd" / "sgd_momentum": SGD(weight_decay=lam); "adam": Adam(weight_decay=lam);
     "adamw": AdamW(weight_decay=lam) against decay-before-the-step by hand (`decay_trajectories`).
     The built-in options get `decay_param_groups`, so they also leave the biases alone."""
@@ -681,7 +742,8 @@ def builtin_matches_penalty(optimizer: str, lam: float = 1e-2, steps: int = 100,
         opt_b.zero_grad()
         loss_b.backward()
         opt_b.step()
-    return float(np.abs(reference - weight_values(model_b)).max())
+    gap = float(np.abs(reference - weight_values(model_b)).max())
+    return gap / float(np.abs(reference).max()) if relative else gap
 
 
 # --------------------------------------------------------------------------------------------------

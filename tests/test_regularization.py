@@ -234,3 +234,43 @@ def test_seed_spread_rows_wins_and_plot():
     assert ax.get_ylabel() and ax.get_xlabel()
     with pytest.raises(ValueError, match="seeds"):
         reg.seed_spread(seeds=())
+
+
+def test_penalty_only_steps_l2_fraction_l1_hops_prox_stops_at_zero():
+    w = reg.penalty_only_steps(0.05, 0.01, 20)
+    assert math.isclose(w["l2"], 0.05 * 0.99 ** 20)
+    assert w["l1_prox"] == 0.0                             # the soft threshold stops at zero
+    assert 0.0 < abs(w["l1"]) <= 0.01 + 1e-12               # the subgradient step keeps hopping across it
+    big = reg.penalty_only_steps(1.0, 0.01, 20)
+    assert math.isclose(big["l1"], 0.8) and math.isclose(big["l1_prox"], 0.8)
+    with pytest.raises(ValueError, match="steps"):
+        reg.penalty_only_steps(1.0, 0.01, -1)
+
+
+def test_dead_unit_weights_counts_units_off_on_every_row_and_their_small_weights():
+    model = models.mlp(1, [2, 2], 1, activation="relu", seed=0)
+    with torch.no_grad():
+        for layer in (model[0], model[2], model[4]):
+            layer.weight.fill_(1.0)
+            layer.bias.zero_()
+        model[0].weight[1] = -1.0        # unit 1 of layer 1 is off for every positive input
+        model[2].weight[:, 1] = 1e-4     # its outgoing weights are small: 2 small weights attached to a dead unit
+        model[0].weight[0] = 1e-4        # a small weight on a live unit: not counted
+    X = torch.tensor([[0.5], [1.0], [2.0]])
+    assert reg.dead_unit_weights(model, X) == (1, 2)
+    with pytest.raises(ValueError, match="Linear and ReLU"):
+        reg.dead_unit_weights(models.mlp(1, [2], 1, activation="tanh", seed=0), X)
+
+
+def test_true_curve_loss_is_the_noise_of_the_split():
+    train_mse, val_mse = reg.true_curve_loss(0)
+    split = overfit.regression_split(seed=0)
+    expected = float(((torch.sin(2 * math.pi * split.X_val[:, 0]) - split.y_val) ** 2).mean())
+    assert math.isclose(val_mse, expected, rel_tol=1e-6)
+    assert 0.15 < val_mse < 0.35 and train_mse > 0
+
+
+def test_builtin_matches_penalty_relative_divides_by_the_largest_weight():
+    absolute = reg.builtin_matches_penalty("sgd", steps=5, width=8)
+    relative = reg.builtin_matches_penalty("sgd", steps=5, width=8, relative=True)
+    assert (absolute == 0 and relative == 0) or not math.isclose(absolute, relative)
