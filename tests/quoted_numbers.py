@@ -35,7 +35,7 @@ _NUMBER = re.compile(
 )
 _STRUCTURE = re.compile(
     r"(?:\b(?:sections?|lessons?|chapters?|notebooks?|parts?)|§)\s*\d+(?:\s*(?:,|and|or|to|-|–)\s*\d+)*", re.I)
-_YEAR = re.compile(r"(?<![\d.])(?:19[5-9]\d|20[0-2]\d)(?![\d.])")
+_YEAR = re.compile(r"(?<![\d.])(?:19[5-9]\d|20[0-2]\d)(?!\d|\.\d)")
 _HEADING_NUMBER = re.compile(r"^(#+\s*)(?:lesson\s+)?\d+(?:\.\d+)*\.?", re.I | re.M)
 
 
@@ -102,10 +102,14 @@ def numbers_in_markdown(text: str) -> list[Quoted]:
     return found
 
 
+# In printed output a number may run into a unit or a letter ("3.12x", "90ms"): no lookahead there.
+_PRINTED = re.compile(_NUMBER.pattern.removesuffix("(?![\\w])"))
+
+
 def numbers_in_text(text: str) -> list[float]:
     """Every number in printed output, as values (a percent sign is kept as the value in percent)."""
     values = []
-    for match in _NUMBER.finditer(text):
+    for match in _PRINTED.finditer(text):
         values.append(_parse(match).value)
     # "0.893" printed as a fraction may be quoted as "89.3%": let both forms stand.
     return values

@@ -75,3 +75,8 @@ def test_bad_declarations_are_rejected(tmp_path, monkeypatch):
 def test_test_exists_reads_the_named_file():
     assert qn.test_exists("tests/test_quoted_numbers_rules.py::test_test_exists_reads_the_named_file[x]")
     assert not qn.test_exists("tests/test_quoted_numbers_rules.py::test_no_such_test")
+
+
+def test_years_end_sentences_and_printed_numbers_may_touch_units():
+    assert texts("Schoenholz et al. 2017. Then 0.5") == ["0.5"]
+    assert qn.numbers_in_text("ratio 3.12x, 90ms") == [3.12, 90.0]
