@@ -100,6 +100,11 @@ class MonteCarloGap:
     `layer_gap`: at the first dropout layer's output (exact in expectation: shrinks like 1/sqrt(n)).
     `output_gap`: at the network's output probability sigmoid(f(x)) (an approximation: levels off
     at the weight-scaling rule's own error, `output_gap[-1]`).
+    That floor has two nonlinear sources, split after all the passes:
+    `relu_gap` = mean |sigmoid(average logit f) - eval probability| (the hidden ReLU between the dropout layers:
+    the logits' average already differs from the eval-mode logit) and
+    `sigmoid_gap` = mean |average probability - sigmoid(average logit f)| (the output sigmoid: averaging
+    probabilities is not averaging logits).
     """
 
     n_passes: np.ndarray
@@ -107,6 +112,8 @@ class MonteCarloGap:
     output_gap: np.ndarray
     layer_scale: float
     output_scale: float
+    relu_gap: float
+    sigmoid_gap: float
 
 
 def _dropout_layers(model: nn.Module) -> list[nn.Dropout]:
@@ -120,8 +127,8 @@ def monte_carlo_gap(model: nn.Sequential, X: torch.Tensor, n_passes=(1, 3, 10, 3
     averages with the deterministic eval-mode pass, at the first dropout layer and at the output.
 
     Eval mode computes f(x; E[m]) (every unit on, no rescale); the train-mode average estimates
-    E_m[f(x; m)]. For a layer that is linear in m they agree; after a ReLU they do not
-    (Jensen: E[phi(z)] != phi(E[z])), which is why dropout's test rule is "only" an approximation of
+    E_m[f(x; m)]. For a layer that is linear in m they agree; after a ReLU or the output sigmoid they do
+    not (Jensen: E[phi(z)] != phi(E[z])), which is why dropout's test rule is "only" an approximation of
     averaging the 2^n thinned networks (Srivastava et al. 2014, section 7.5; Baldi & Sadowski 2013).
     """
     check_int("seed", seed, 0)
@@ -136,16 +143,20 @@ def monte_carlo_gap(model: nn.Sequential, X: torch.Tensor, n_passes=(1, 3, 10, 3
     was_training = model.training
     try:
         model.eval()
-        eval_out = torch.sigmoid(model(X).squeeze(-1))
+        eval_logit = model(X).squeeze(-1)
+        eval_out = torch.sigmoid(eval_logit)
         eval_layer = captured["y"].clone()
         model.train()
         torch.manual_seed(seed)
         sum_out = torch.zeros_like(eval_out)
+        sum_logit = torch.zeros_like(eval_out)
         sum_layer = torch.zeros_like(eval_layer)
         layer_gap, output_gap = [], []
         targets = set(n_passes.tolist())
         for n in range(1, int(n_passes[-1]) + 1):
-            sum_out += torch.sigmoid(model(X).squeeze(-1))
+            logit = model(X).squeeze(-1)
+            sum_out += torch.sigmoid(logit)
+            sum_logit += logit
             sum_layer += captured["y"]
             if n in targets:
                 layer_gap.append((sum_layer / n - eval_layer).abs().mean().item())
@@ -153,8 +164,12 @@ def monte_carlo_gap(model: nn.Sequential, X: torch.Tensor, n_passes=(1, 3, 10, 3
     finally:
         hook.remove()
         model.train(was_training)
+    n = int(n_passes[-1])
+    of_average_logit = torch.sigmoid(sum_logit / n)
     return MonteCarloGap(n_passes, np.array(layer_gap), np.array(output_gap),
-                         eval_layer.abs().mean().item(), eval_out.sub(0.5).abs().mean().item())
+                         eval_layer.abs().mean().item(), eval_out.sub(0.5).abs().mean().item(),
+                         relu_gap=(of_average_logit - eval_out).abs().mean().item(),
+                         sigmoid_gap=(sum_out / n - of_average_logit).abs().mean().item())
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ class MechanismView:
     """The mechanism panel's three axes, drawn once and then updated in place (no axes cleared on a redraw).
 
     Left: the layer as eval mode passes it on (every unit on), this step's dropped entries crossed.
-    Middle: the same layer after the mask and the rescale. Right: per unit, the batch mean in eval mode
+    Middle: the same layer after the mask and the rescale, on the left's colour scale (one colour bar for both,
+    up to the largest rescaled value). Right: per unit, the batch mean in eval mode
     (bars), after one training pass (dots) and averaged over `n_average` passes (line).
     """
 
@@ -42,7 +43,9 @@ class MechanismView:
              p: float) -> None:
         p = check_float("p", p, 0.0, 0.99)
         ax_eval, ax_train, ax_units = self.axes
-        vmax = max(float(h.max()), 1e-6)  # eval mode's scale for both: scaled-up survivors saturate, eval never fades
+        # one colour scale for both, up to the largest rescaled survivor (h.max / (1-p)): a survivor at p = 0.5 is
+        # exactly twice as dark as the same entry on the left, and the colour bar gives the values
+        vmax = max(float(h.max()) / (1 - p), 1e-6)
         rows, cols = torch.nonzero(mask == 0, as_tuple=True)
         crosses = np.column_stack([cols.numpy(), rows.numpy()]) if len(rows) else np.empty((0, 2))
         unit_means = (h.mean(0).numpy(), one_pass.mean(0).numpy(), average.mean(0).numpy())
@@ -59,8 +62,8 @@ class MechanismView:
         a["average"].set_ydata(unit_means[2])
         # headroom above the data for the legend, so it never hides a bar or a dot
         ax_units.set_ylim(0, 1.6 * max(float(np.max(unit_means[1])), float(np.max(unit_means[0])), 1e-6))
-        ax_train.set_title(f"Train mode: 0, or x 1/(1-p) = x {1 / (1 - p):.2f}")
-        ax_eval.set_title(f"Eval mode: all on (x: dropped, {len(rows)} of {h.numel()})")
+        ax_train.set_title(f"Train: 0 or x 1/(1-p) = x {1 / (1 - p):.2f}")
+        ax_eval.set_title(f"Eval: all on (x: {len(rows)} of {h.numel()} dropped)")
 
     def _setup(self, h, crosses, unit_means):
         ax_eval, ax_train, ax_units = self.axes
@@ -72,6 +75,8 @@ class MechanismView:
             ax.grid(False)
             ax.set_xlabel("hidden unit")
             ax.set_ylabel("example in the batch")
+        colorbar = ax_train.figure.colorbar(images["train"], ax=[ax_eval, ax_train], pad=0.02, fraction=0.04)
+        colorbar.set_label("value passed on")
         crosses_artist = ax_eval.scatter(crosses[:, 0], crosses[:, 1], marker="x", s=22,
                                          color=plots.OKABE_ITO["vermilion"], linewidths=1.2)
         units = np.arange(h.shape[1])
@@ -84,7 +89,7 @@ class MechanismView:
         ax_units.set_xlabel("hidden unit")
         ax_units.set_ylabel("mean activation over the batch")
         ax_units.legend(loc="upper center", ncols=2, fontsize="small")
-        ax_units.set_title("Average of many passes = eval mode")
+        ax_units.set_title("Many passes average to eval")
         self.artists = {"eval": images["eval"], "train": images["train"], "crosses": crosses_artist,
                         "bars": list(bars), "one_pass": one_pass, "average": average}
 

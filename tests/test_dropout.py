@@ -114,6 +114,24 @@ def test_monte_carlo_gap_layer_shrinks_and_model_mode_is_restored():
     assert not model.training
 
 
+def test_monte_carlo_gap_splits_the_output_floor_into_relu_and_sigmoid_parts():
+    """One hidden layer: the logit is linear in the only mask, so averaging logits leaves sampling noise alone
+    (no ReLU after the dropout layer); the floor is the sigmoid's. Two hidden layers add a ReLU after a dropout
+    layer. Either way the two parts bound the total (triangle inequality)."""
+    X = 2 * torch.randn(200, 2, generator=torch.Generator().manual_seed(0))
+    parts = {}
+    for hidden in ([16], [16, 16]):
+        model = models.mlp(2, hidden, dropout=0.5, seed=0)
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.mul_(3)  # confident outputs, where the sigmoid bends
+        gap = dropout.monte_carlo_gap(model, X, n_passes=(1, 1000), seed=0)
+        assert gap.output_gap[-1] <= gap.relu_gap + gap.sigmoid_gap + 1e-6
+        parts[len(hidden)] = gap
+    assert parts[1].relu_gap < 0.1 * parts[1].sigmoid_gap
+    assert parts[2].relu_gap > 5 * parts[1].relu_gap
+
+
 def test_monte_carlo_gap_rejects_bad_arguments():
     X = torch.zeros(4, 2)
     with pytest.raises(ValueError, match="no nn.Dropout"):
