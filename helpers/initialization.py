@@ -38,6 +38,9 @@ MAX_WIDTH = 320
 N_SAMPLES = 256
 SATURATION = 0.97  # |tanh| above this (|2 sigmoid - 1| for sigmoid): slope below 0.06, the unit barely passes gradient
 FLOAT32_RANGE = (1e-18, 1e18)  # the explorer stops measuring outside this: squares must stay in float32 (1e-38..3e38)
+NOT_MEASURED = (f"'-': not measured: the forward pass stops where every |h| falls below {FLOAT32_RANGE[0]:.0e} "
+                f"or some |z| rises above {FLOAT32_RANGE[1]:.0e} (their squares would leave float32's range), "
+                "and then no gradient is computed")
 _HERMITE = np.polynomial.hermite.hermgauss(80)
 
 
@@ -425,7 +428,7 @@ def depth_table(settings: dict[str, dict], activation: str, depth: int = 50, wid
 
     Per setting: the pooled std of h_l at `layers` and the rms gradient dL/dh_1 reaching layer 1 when the last
     layer receives a unit-variance error, each measured in float32 with the recursion's value in brackets
-    ('-': not measured, outside float32's range); with `saturated`, the fraction of |h_1| > 0.97 (tanh).
+    ('-': not measured, see NOT_MEASURED); with `saturated`, the fraction of |h_1| > 0.97 (tanh).
     """
     if not isinstance(settings, dict) or not settings:
         raise ValueError("settings must be a non-empty dict of name -> layer_statistics keywords")
@@ -474,15 +477,18 @@ class SymmetryResult:
     split: data.Split | None = None
 
 
+SYMMETRY_CONSTANT = 0.1  # every weight (and bias) of the constant init: helpers.init.init_linear_'s default
+
+
 def symmetry_experiment(weights: str = "constant", biases: str = "constant", activation: str = "tanh",
                         width: int = 16, steps: int = 2000, lr: float = 0.1, seed: int = 0) -> SymmetryResult:
     """Train a 2 -> width -> width -> 1 MLP on two moons (SGD, full batch) and measure `unit_spread`.
 
-    `weights`: "constant" (every weight 0.1) or "random" (Xavier normal); `biases`: "constant"
-    (0.1) or "pytorch_default" (nn.Linear's own random U(-1/sqrt(n), 1/sqrt(n))).
+    `weights`: "constant" (every weight SYMMETRY_CONSTANT = 0.1) or "random" (Xavier normal); `biases`: "constant"
+    (every bias 0.1), "zero" or "pytorch_default" (nn.Linear's own random U(-1/sqrt(n), 1/sqrt(n))).
     """
     check_choice("weights", weights, ["constant", "random"])
-    check_choice("biases", biases, ["constant", "pytorch_default"])
+    check_choice("biases", biases, ["constant", "zero", "pytorch_default"])
     check_choice("activation", activation, ACTIVATIONS)
     check_int("width", width, 2)
     check_int("steps", steps, 1)
@@ -490,7 +496,11 @@ def symmetry_experiment(weights: str = "constant", biases: str = "constant", act
     check_int("seed", seed, 0)
     model = models.mlp(2, [width, width], 1, activation=activation, seed=seed,
                        init="constant" if weights == "constant" else "xavier_normal")
-    if biases == "pytorch_default":
+    if biases in ("constant", "zero"):
+        for layer in models.linear_layers(model):
+            with torch.no_grad():
+                layer.bias.fill_(SYMMETRY_CONSTANT if biases == "constant" else 0.0)
+    else:
         generator_state = torch.random.get_rng_state()
         torch.manual_seed(seed + 1000)
         for layer in models.linear_layers(model):

@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 import torch
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from helpers import plots, train, widgets
 from helpers._check import check_choice
@@ -51,7 +53,12 @@ def draw_symmetry_boundary(ax, result, title: str) -> None:
     if result.model is None or result.split is None:
         raise ValueError("result must come from initialization.symmetry_experiment (it keeps the model and data)")
     plots.decision_boundary(ax, result.model, result.split.X_train, result.split.y_train, resolution=80,
-                            title=f"{title}\ntraining loss {result.final_loss:.3f}")
+                            title=f"{title}\ntraining loss {result.final_loss:.3f} (black: p = 0.5)")
+    key = [Line2D([], [], marker="o", linestyle="", markerfacecolor=plots.COLORS[name], markeredgecolor="black",
+                  markeredgewidth=0.4, label=label)
+           for name, label in (("class0", "class 0"), ("class1", "class 1"))]
+    key.append(Patch(facecolor=plots.BOUNDARY_CMAP(0.85), alpha=0.8, label="shading: p(class 1)"))
+    ax.legend(handles=key, loc="lower left", fontsize=7)
 
 
 SCHEME_LABELS = {"zeros": "zeros", "normal": "N(0, σ²)", "lecun_normal": "LeCun", "xavier_normal": "Xavier",

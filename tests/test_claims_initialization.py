@@ -71,7 +71,7 @@ def symmetry_runs(seed):
     cases = {
         "constant weights and biases (0.1)": dict(weights="constant", biases="constant"),
         "constant weights, nn.Linear's random bias": dict(weights="constant", biases="pytorch_default"),
-        "random weights (Xavier)": dict(weights="random", biases="constant"),
+        "random weights (Xavier), zero biases": dict(weights="random", biases="zero"),
     }
     return {name: lesson.symmetry_experiment(activation="tanh", width=16, steps=2000, seed=seed, **kw)
             for name, kw in cases.items()}

@@ -280,6 +280,13 @@ def test_training_panel_uses_a_linear_axis_when_the_losses_span_less_than_a_deca
     assert panel.fig.axes[0].get_yscale() == "log"
 
 
+def test_symmetry_biases_are_what_the_argument_says():
+    for biases, value in (("constant", lesson.SYMMETRY_CONSTANT), ("zero", 0.0)):
+        result = lesson.symmetry_experiment(weights="random", biases=biases, steps=1, lr=1e-12, seed=0)
+        biases_seen = [float(v) for n, b in result.model.named_parameters() if n.endswith("bias") for v in b.detach()]
+        assert biases_seen and all(abs(b - value) < 1e-6 for b in biases_seen)
+
+
 def test_symmetry_boundary_figure():
     result = lesson.symmetry_experiment(weights="random", steps=20, seed=0)
     fig, ax = panels.plots.figure(1, 1)
