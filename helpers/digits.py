@@ -83,8 +83,9 @@ def shift(images: torch.Tensor, generator: torch.Generator, fraction: float = 1.
 def augment(images: torch.Tensor, kind: str, sigma: float, generator: torch.Generator) -> torch.Tensor:
     """A fresh random augmentation of a batch of images.
 
-    "none": unchanged; "shift": every image shifted by up to one pixel; "noise": x + sigma * N(0, 1);
-    "shift+noise": half the images shifted, then noise on all (the mix lesson 3 measures as the most useful).
+    "none": unchanged; "shift": every image gets an offset drawn from {-1, 0, 1}^2 (1 in 9 draws (0, 0) and stays
+    put); "noise": x + sigma * N(0, 1); "shift+noise": a random half of the images get such an offset (so about
+    5 in 9 stay put), then noise on all (the mix lesson 3 measures as the most useful).
     """
     check_choice("kind", kind, AUGMENTATIONS)
     check_float("sigma", sigma, 0.0, 1.0)

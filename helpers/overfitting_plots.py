@@ -100,7 +100,7 @@ class WidthView:
         ax.set_xscale("log", base=2)
         best = self.widths[int(np.argmin(fam.val_loss[at]))]
         ax.set(xlabel="hidden width w (log-2 scale)", ylabel=f"loss after {epochs} updates (BCE)",
-               title=f"Error vs capacity: lowest validation at width {best}")
+               title=f"Lowest validation at width {best}")
         ax.legend(loc="upper right")
 
 

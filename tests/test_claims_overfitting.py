@@ -101,6 +101,22 @@ def test_legendre_bathtub_on_many_seeds():
     assert np.median(val18) > 30                                     # median ~100-200
 
 
+def test_noise_moves_the_best_degree_up_only_when_lowered():
+    # The 1-D explorer's noise slider (20 points): with no noise the best degree climbs far up (13 on every seed);
+    # raising the noise from 0.25 to 1.0 lifts the whole validation curve while the best degree stays low
+    # (best degrees at 1.0: 1 .. 4 on 10 seeds; at 0.25: 3 .. 5).
+    at_high = []
+    for seed in TEN:
+        def sweep(noise, seed=seed):
+            return capacity.polynomial_panel(3, noise, 20, seed)[1]
+        clean, base, noisy = sweep(0.0), sweep(0.25), sweep(1.0)
+        assert clean.best_degree >= 10 and clean.best_degree >= base.best_degree + 5
+        assert noisy.val_mse.min() > 2 * base.val_mse.min()
+        at_high.append(noisy.best_degree)
+    print("best degree at noise 1.0:", at_high)
+    assert sum(d <= 5 for d in at_high) >= 9
+
+
 def test_raw_power_basis_understates_the_overfit_end():
     ratios = []
     for seed in range(10):
@@ -184,6 +200,8 @@ def test_width_8_is_slower_not_too_small():
     # Training time taken out: width 8 trained 3000 updates, judged by its best check, against the big network's
     # early-stopped check. Width 8 memorizes too (training loss far below its 300-update value, validation loss
     # turned up), and the best checks are close: within about 0.1 either way, neither size reliably better.
+    # Both checks were picked on the validation set (width 8 among 300 checks, the big one among 30), so the
+    # comparison is made on the test split, which chose nothing.
     diffs = []
     for seed in TEN:
         c = remedies.smaller_model_at_convergence(width=8, long_steps=3000, seed=seed)
@@ -191,10 +209,10 @@ def test_width_8_is_slower_not_too_small():
         assert c.small_long_train < short.train_loss[-1] - 0.1            # it keeps fitting: 0.001-0.23 vs 0.2-0.44
         assert c.small_long_val > 1.15 * c.small_best                     # and its validation loss turns up
         assert c.small_best_step > c.big_best_step                        # later than the big network's minimum
-        diffs.append(c.small_best - c.big_best)
-    print("width 8's best minus the big net's best:", np.round(diffs, 3))
-    assert max(abs(d) for d in diffs) < 0.12                              # -0.064 .. +0.085 on three paths
-    assert min(diffs) < 0 < max(diffs)                                   # neither size is reliably better
+        diffs.append(c.small_best_test - c.big_best_test)
+    print("test loss of width 8's best check minus the big net's:", np.round(diffs, 3))
+    assert max(abs(d) for d in diffs) < 0.12                              # -0.038 .. +0.081 on three paths
+    assert sum(d < 0 for d in diffs) >= 2 and sum(d > 0 for d in diffs) >= 2   # 4 and 6 of 10: neither reliably
 
 
 def test_fewer_hidden_layers_shrink_the_gap_at_300_updates():
@@ -233,12 +251,18 @@ def test_digits_augmentation_that_matches_the_data_helps_and_shift_alone_hurts()
     for n in (50, 100, 200):
         print(n, {k: (round(float(gains(n, k).mean()), 2), int((gains(n, k) > 0).sum()))
                   for k in digits.AUGMENTATIONS[1:]})
+    def standard_errors(n, kind):   # how many standard errors the mean gain lies above zero
+        g = gains(n, kind)
+        return g.mean() / (g.std(ddof=1) / np.sqrt(len(g)))
+
     for n in (50, 100):
-        assert gains(n, "shift+noise").mean() > 1.0                 # +2.3 and +1.7 points (native)
+        assert gains(n, "shift+noise").mean() > 1.0                 # +2.3 and +1.7 points (three paths)
+        assert standard_errors(n, "shift+noise") > 2.5              # 3.2 and 2.9 standard errors (three paths)
         assert (gains(n, "shift+noise") > 0).sum() >= 6             # 8 and 7 of 10
         assert gains(n, "shift+noise").mean() > gains(n, "shift").mean() + 2
     assert gains(50, "shift+noise").mean() > gains(200, "shift+noise").mean()   # the gain shrinks with size
-    assert gains(200, "shift+noise").mean() < 1.5                               # +0.7
+    assert gains(200, "shift+noise").mean() < 1.0                               # +0.7
+    assert standard_errors(200, "shift+noise") < 2.0                            # 1.7: not told apart from zero
     for n in (100, 200):
         assert gains(n, "shift").mean() < -2.0                      # -3.5, -4.2
         assert (gains(n, "shift") < 0).sum() >= 8
@@ -261,10 +285,11 @@ def test_underfitting_remedies_bigger_longer_less_regularized():
         long = train.train(models.mlp(2, [32, 32], seed=seed), moons, steps=1500, lr=2e-2, optimizer="sgd",
                            eval_every=50)
         assert long.train_loss[-1] < short.train_loss[-1] - 0.15 and long.val_loss[-1] < short.val_loss[-1] - 0.15
-        strong = train.train(models.mlp(2, [16, 16], seed=seed), moons, steps=300, lr=1e-2,
-                             penalty=remedies.l2_penalty(0.1), eval_every=50)
+        strong_model = models.mlp(2, [16, 16], seed=seed)
+        strong = train.train(strong_model, moons, steps=300, lr=1e-2, penalty=remedies.l2_penalty(0.1), eval_every=50)
         none = train.train(models.mlp(2, [16, 16], seed=seed), moons, steps=300, lr=1e-2, eval_every=50)
         assert strong.train_loss[-1] > 0.5 and none.train_loss[-1] < strong.train_loss[-1] - 0.3
+        assert max(layer.weight.abs().max().item() for layer in models.linear_layers(strong_model)) < 1e-2  # ~0
 
 
 # 5. The drill labels its own hidden settings right ---------------------------------------------------

@@ -81,6 +81,10 @@ def test_smaller_model_at_convergence_reads_the_runs_it_names():
     long = remedies.train_moons(width=4, steps=400, seed=3).history
     assert c.small_best == long.best_val_loss and c.small_long_train == long.train_loss[-1]
     assert c.big_best == remedies.overfit_run(seed=3).history.best_val_loss
+    assert c.big_best_test == remedies.test_scores(remedies.overfit_run(seed=3)).restored_loss
+    restored = remedies.train_moons(width=4, steps=400, patience=400, seed=3)   # never stops: its lowest check
+    assert restored.best_step == long.best_step
+    assert c.small_best_test == remedies.test_scores(restored).restored_loss
     with pytest.raises(ValueError, match="long_steps"):
         remedies.smaller_model_at_convergence(long_steps=100)
 
