@@ -88,7 +88,7 @@ class WidthView:
         plots.clear_artists(ax)
         ax.plot(fam.steps[upto], fam.train_loss[upto, i], color=plots.COLORS["train"], label="train")
         ax.plot(fam.steps[upto], fam.val_loss[upto, i], color=plots.COLORS["val"], label="validation")
-        ax.set(xlabel="update step", ylabel="loss (BCE)", title="Curves of this width: does validation turn up?",
+        ax.set(xlabel="update step", ylabel="loss (BCE)", title="Does validation turn up?",
                xlim=(0, self.max_epochs))
         ax.legend(loc="upper right")
         at = int(np.searchsorted(fam.steps, epochs))
