@@ -110,7 +110,10 @@ def numbers_in_text(text: str) -> list[float]:
     """Every number in printed output, as values (a percent sign is kept as the value in percent)."""
     values = []
     for match in _PRINTED.finditer(text):
-        values.append(_parse(match).value)
+        try:
+            values.append(_parse(match).value)
+        except OverflowError:  # "1e999": not a number anyone printed on purpose
+            continue
     # "0.893" printed as a fraction may be quoted as "89.3%": let both forms stand.
     return values
 
@@ -157,7 +160,10 @@ def output_text(outputs: list[dict]) -> str:
         for mime in ("text/plain", "text/markdown", "text/html"):
             data = out.get("data", {}).get(mime)
             if data:
-                parts.append(data if isinstance(data, str) else "".join(data))
+                data = data if isinstance(data, str) else "".join(data)
+                # the text a learner reads: no embedded pictures (base64 is not a number) and no tag attributes
+                data = re.sub(r"data:[^\s\"')]*", " ", data)
+                parts.append(re.sub(r"<[^>]*>", " ", data) if mime == "text/html" else data)
     return "\n".join(parts)
 
 

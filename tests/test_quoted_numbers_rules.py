@@ -80,3 +80,10 @@ def test_test_exists_reads_the_named_file():
 def test_years_end_sentences_and_printed_numbers_may_touch_units():
     assert texts("Schoenholz et al. 2017. Then 0.5") == ["0.5"]
     assert qn.numbers_in_text("ratio 3.12x, 90ms") == [3.12, 90.0]
+
+
+def test_embedded_pictures_and_tags_are_not_printed_numbers():
+    html = '<img src="data:image/png;base64,iVB+42E9957AAA"> <b>loss 0.25</b>'
+    text = qn.output_text([{"data": {"text/html": html}}])
+    assert qn.numbers_in_text(text) == [0.25]
+    assert qn.numbers_in_text("1e999 and 2") == [2.0]
