@@ -30,21 +30,12 @@ def _first_cells(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_starts_with_colab_cell_then_setup_that_picks_the_backend(path):
-    """New layout (issue 16): the Colab cell, then a cell calling helpers.setup_notebook(), which picks the backend
-    itself, so no `%matplotlib` line anywhere (it fails where ipympl is missing). Until the notebooks are moved to
-    it, the old layout (`%matplotlib widget` and setup_notebook() in the first cell) is accepted, in every
-    notebook alike (test_all_notebooks_share_one_first_cell_layout)."""
+    """The Colab cell, then a cell calling helpers.setup_notebook(), which picks the backend itself (ipympl's live
+    canvas, or inline pictures where ipympl is missing), so no `%matplotlib` line anywhere: it fails without ipympl."""
     code = _first_cells(path)
-    if code[0] == links.colab_cell():
-        assert "helpers.setup_notebook(" in code[1], f"{path.name}: the cell after the Colab cell must set up"
-        assert not any(re.search(r"^\s*%matplotlib", c, re.M) for c in code), f"{path.name} has a %matplotlib line"
-    else:
-        assert "%matplotlib widget" in code[0] and "setup_notebook()" in code[0]
-
-
-def test_all_notebooks_share_one_first_cell_layout():
-    layouts = {path.name: _first_cells(path)[0] == links.colab_cell() for path in NOTEBOOKS}
-    assert len(set(layouts.values())) == 1, f"some notebooks have the Colab cell, some not: {layouts}"
+    assert code[0] == links.colab_cell(), f"{path.name}: the first code cell must be the Colab cell"
+    assert "helpers.setup_notebook(" in code[1], f"{path.name}: the cell after the Colab cell must set up"
+    assert not any(re.search(r"^\s*%matplotlib", c, re.M) for c in code), f"{path.name} has a %matplotlib line"
 
 
 def _pins_from_pyproject() -> dict[str, str]:
