@@ -432,8 +432,8 @@ class BigStep:
     (on a log grid from 1e-12 lr to lr) that minimizes the loss along -g; `step_to_weight`:
     ||lr g|| / ||w|| over all weights; `top_share_before` / `top_share_after`: per hidden layer, the
     fraction of ||W_k||_F^2 in its top singular direction (a random 64 x 64 matrix: about 0.06;
-    1 = every unit of the layer computes the same feature); `dead_after`: fraction of hidden ReLUs
-    that output 0 for every training input after the step.
+    1 = every unit of the layer computes the same feature); `dead_before` / `dead_after`: fraction of hidden
+    ReLUs that output 0 for every training input before / after the step.
     """
 
     grad_norm: float
@@ -444,6 +444,7 @@ class BigStep:
     top_share_before: np.ndarray
     top_share_after: np.ndarray
     dead_after: float
+    dead_before: float
 
 
 def big_step(depth: int = 15, gain: float = 1.3, lr: float = 0.1, width: int = 64, seed: int = 0) -> BigStep:
@@ -474,6 +475,7 @@ def big_step(depth: int = 15, gain: float = 1.3, lr: float = 0.1, width: int = 6
         return np.array(shares)
 
     before = top_share()
+    dead_before = float(probes.dead_fraction(probes.activations(model, split.X_train).post[:-1]).mean())
     grid = np.logspace(-12, 0, 49) * lr
     losses = np.array([loss_at(s) for s in grid])
     losses = np.where(np.isfinite(losses), losses, np.inf)
@@ -485,7 +487,8 @@ def big_step(depth: int = 15, gain: float = 1.3, lr: float = 0.1, width: int = 6
     weight_norm = math.sqrt(sum((p0**2).sum().item() for p0 in w0))
     return BigStep(grad_norm=grad_norm, loss_before=value.item(), loss_after=after_loss,
                    best_lr=float(grid[int(np.argmin(losses))]), step_to_weight=lr * grad_norm / weight_norm,
-                   top_share_before=before, top_share_after=after, dead_after=dead)
+                   top_share_before=before, top_share_after=after, dead_after=dead,
+                   dead_before=dead_before)
 
 
 # ---------------------------------------------------------------------------------------------

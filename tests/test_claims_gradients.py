@@ -33,6 +33,7 @@ NOTEBOOK_CALLS = [
     'G.flow(50, width, "relu", "he_normal", 1.0, seed=0)',
     'G.depth_gain_map(depths, gains, activation="relu", init="he_normal", width=32, n_samples=16)',
     "G.gain_11_at_depth_50(seed=0)",
+    'G.training_run(50, "relu", "he_normal", gain=1.0, lr=1e-3, optimizer="sgd", steps=100, eval_every=100)',
     'G.training_run(20, "sigmoid", "xavier_normal", lr=0.1, optimizer="sgd", steps=100, dtype=torch.float64)',
     'G.training_run(20, "sigmoid", "xavier_normal", lr=0.1, optimizer="sgd", steps=100)',
     'G.training_run(10, "sigmoid", "xavier_normal", lr=1e-3, optimizer="adam", steps=100)',
@@ -181,6 +182,20 @@ def test_gain_11_at_depth_50_is_fatal_only_at_a_fixed_learning_rate(seed):
         loss, accuracy = run.train_loss[-1], run.val_acc[-1]
         assert loss < min(np.log(2), run.train_loss[0] / 2) and accuracy >= 0.65, (key, loss, accuracy)
         # three paths: lr 0.001 loss 0.15 .. 0.61, accuracy 0.78 .. 0.905; Adam loss 0.0 .. 0.55, accuracy 0.72 .. 0.965
+
+
+def test_gain_11_trains_faster_than_the_control_at_lr_0001():
+    """The control (He x 1.0, SGD lr 0.001) ends with a higher loss than He x 1.1 at the same step on most seeds:
+    the gain enlarges every gradient, so the same small step does more."""
+    lower = []
+    for seed in SEEDS:
+        control = G.training_run(50, "relu", "he_normal", gain=1.0, lr=1e-3, optimizer="sgd", steps=100, seed=seed,
+                                 eval_every=100)
+        gain_11 = G.training_run(50, "relu", "he_normal", gain=1.1, lr=1e-3, optimizer="sgd", steps=100, seed=seed,
+                                 eval_every=100)
+        assert not control.diverged, seed
+        lower.append(gain_11.train_loss[-1] < control.train_loss[-1])
+    assert sum(lower) >= 8, lower  # three paths: 10 of 10 (control 0.26 .. 0.66, x 1.1 0.15 .. 0.61)
 
 
 # 5. training with vanishing gradients ----------------------------------------------------------------
