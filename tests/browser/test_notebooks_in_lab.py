@@ -131,7 +131,7 @@ def _label(handle, container: str) -> str:
     return handle.evaluate(f"h => (h.closest('{container}').querySelector('.widget-label') || {{}}).textContent || '?'")
 
 
-def _check_redraw(page, handle, what: str, act) -> float:
+def _check_redraw(page, handle, what: str, act) -> float | None:
     """Do `act()` (move a control), wait until the page has settled, check the control's panel shows a new plot,
     and return the end-to-end latency in seconds (key press to the last paint of any canvas)."""
     handle.scroll_into_view_if_needed()
@@ -147,9 +147,12 @@ def _check_redraw(page, handle, what: str, act) -> float:
         if (quiet and _kernel_idle(page)) or time.monotonic() - started > CONTROL_CEILING_S:
             break
     assert clock["pressed"] is not None, f"{what}: the key press or change was not seen"
-    assert clock["paints"], f"{what}: moved, but no canvas was painted"
     assert _stable_signature(handle) != before, f"{what}: moved, but its plot did not change"
+    assert not _errors(page), f"{what}: error after the move: {_errors(page)}"
     paints = [t for t in clock["paints"] if t >= clock["pressed"]]
+    if not paints:  # the picture changed without a paint the hook saw: no end-to-end figure for this move
+        print(f"  {what:70s} changed, no paint stamped (not timed)")
+        return None
     latency = (paints[-1] - clock["pressed"]) / 1000
     print(f"  {what:70s} {latency * 1000:6.0f} ms to the last paint"
           f" (first paint {(paints[0] - clock['pressed']):.0f} ms, {len(paints)} paint(s))")
@@ -210,7 +213,7 @@ def test_notebook_runs_and_every_control_redraws(lab, browser_context, name):
             following = options[(options.index(select.input_value()) + 1) % len(options)]
             what = f"{name}: drop-down {index} ({label!r}) -> option {following!r}"
             latencies.append(_check_redraw(page, select, what, lambda s=select, v=following: s.select_option(v)))
-        print("  LATENCY " + _summary(name, latencies))
+        print("  LATENCY " + _summary(name, [t for t in latencies if t is not None]))
         peak = _kernel_peak_mb(lab)
         print(f"  kernel peak memory {peak:.0f} MB")
         assert peak < KERNEL_MEMORY_LIMIT_MB, f"{name}: kernel peaked at {peak:.0f} MB"

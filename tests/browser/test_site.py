@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, _require_browser
+from tests.browser.conftest import _require_browser
 from tools import links, site
 
 pytestmark = pytest.mark.browser
@@ -69,16 +69,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def chromium(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
-    profile = tmp_path_factory.mktemp("site-chromium-profile")
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1300, "height": 900})
-        yield context
-        context.close()
+def chromium(browser_context):
+    """The browser the notebook tests use: one Playwright per session (a second sync_playwright cannot start)."""
+    return browser_context
 
 
 def _saved_pngs(stem: str) -> int:
