@@ -4,29 +4,13 @@ Without /usr/bin/chromium the tests skip with a one-line reason, unless REQUIRE_
 .ci/run), where a missing browser is a failure.
 """
 
-import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-LAB_SETTINGS = {
-    # The "Get notified about Jupyter news?" toast would cover the page.
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
-                                                                        "checkForUpdates": False},
-    # Keep every cell in the DOM, so sliders and plots far down the notebook can be found and read.
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-}
+from tests.browser.lab_server import CHROMIUM, CHROMIUM_FLAGS, REPO, api, start_lab, stop_lab
+
+__all__ = ["REPO", "api"]
 
 
 def _require_browser():
@@ -38,61 +22,16 @@ def _require_browser():
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory):
-    """Start JupyterLab on 127.0.0.1 (free port, no token: tests only) serving a copy of notebooks/."""
+    """JupyterLab on 127.0.0.1 (free port, no token: tests only) serving a copy of notebooks/."""
     _require_browser()
-    root = tmp_path_factory.mktemp("lab")
-    shutil.copytree(REPO / "notebooks", root / "notebooks")
-    settings = root / "settings"
-    for name, value in LAB_SETTINGS.items():
-        path = settings / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value))
-    port = _free_port()
-    # Own settings and workspaces: a workspace saved by another run would reopen its tabs here.
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings),
-           "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces"), "TMPDIR": str(root)}
-    log = open(root / "lab.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", "--IdentityProvider.token=", "--ServerApp.password=",
-         "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={root}", "--LabApp.news_url=None"],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/api/status", timeout=2)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"JupyterLab did not start; its log:\n{(root / 'lab.log').read_text()[-3000:]}")
-            time.sleep(0.3)
-    yield {"base": base, "root": root, "server": server}
-    for session in api(base, "GET", "/api/sessions"):
-        api(base, "DELETE", f"/api/sessions/{session['id']}")
-    server.terminate()
     try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    log.close()
-
-
-def api(base: str, method: str, path: str):
-    """Call the Jupyter server's REST API (no token in tests)."""
-    request = urllib.request.Request(base + path, method=method)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        body = response.read()
-    return json.loads(body) if body else None
+        server = start_lab(tmp_path_factory.mktemp("lab"))
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    yield server
+    stop_lab(server)
 
 
 @pytest.fixture(scope="session")
