@@ -790,3 +790,87 @@ def lasso_panel(lam: float, seed: int = 0) -> dict:
     return {"selection": lasso_selection(lam, seed), "lams": np.array(LASSO_LAMBDAS),
             "false_positives": false_positives, "relevant_kept": relevant_kept,
             "theory_lam": lasso_theory_lambda(1.0, 50, 100)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Switching the penalty on after a warm-up
+# --------------------------------------------------------------------------------------------------
+
+WARMUP_KINDS = ["l1", "l2"]
+WARMUP_STEPS = 400       # total full-batch SGD updates; the warm-up's unpenalized updates count in them
+WARMUP_LR = 0.1
+WARMUP_WIDTH = 32
+WARMUP_EVAL_EVERY = 10
+# the settings lesson 4 compares: (kind, lambda, warm-up updates)
+WARMUP_SETTINGS = (("l1", 0.03, 0), ("l1", 0.03, 100), ("l1", 0.1, 100), ("l1", 0.01, 0),
+                   ("l2", 1e-3, 0), ("l2", 1e-3, 100))
+
+
+@dataclass
+class WarmupRun:
+    """One 2-32-32-1 ReLU network trained on the two-moons split with the penalty switched on late."""
+
+    kind: str
+    lam: float
+    warmup: int
+    seed: int
+    history: train.History      # data loss and accuracy every WARMUP_EVAL_EVERY updates
+    small_fraction: float       # share of penalized weights with |w| < 1e-2 at the end
+
+    @property
+    def train_loss(self) -> float:
+        return self.history.train_loss[-1]
+
+    @property
+    def val_acc(self) -> float:
+        return self.history.val_acc[-1]
+
+
+def penalty_from_step(penalty: Callable[[nn.Module], torch.Tensor], warmup: int):
+    """(penalty, after_step) for `train.train`: the penalty is 0 for the first `warmup` updates and
+    `penalty(model)` from update warmup + 1 on (warmup = 0: from the start)."""
+    check_int("warmup", warmup, 0)
+    done = {"updates": 0}
+
+    def delayed(model: nn.Module) -> torch.Tensor:
+        return penalty(model) if done["updates"] >= warmup else torch.zeros(())
+
+    def after_step(step: int, model: nn.Module, history: train.History) -> None:
+        done["updates"] = step
+
+    return delayed, after_step
+
+
+def warmup_run(kind: str, lam: float, warmup: int, seed: int = 0, steps: int = WARMUP_STEPS) -> WarmupRun:
+    """Train `overfit.big_model(2, width 32, depth 3)` on `overfit.moons_split(seed)` with full-batch SGD
+    (lr 0.1, BCE) for `steps` updates in all; the L1 or L2 penalty `kind` of strength `lam` is added
+    to the loss from update `warmup` + 1 on. Cached per setting.
+
+    Why it can matter: near w = 0 the data loss hardly changes with any one weight (every path through
+    the network multiplies three of them), while L1 charges lambda per unit of |w| from the first update:
+    started from small weights, a large lambda can pull every weight to zero before the data gradient
+    has found features, and the network stalls at a constant guess (data loss ln 2).
+    """
+    check_choice("kind", kind, WARMUP_KINDS)
+    lam = check_float("lam", lam, 0.0)
+    check_int("steps", steps, 1)
+    check_int("warmup", warmup, 0, steps)
+    check_int("seed", seed, 0)
+    return _warmup_run(kind, lam, warmup, seed, steps)
+
+
+@lru_cache(maxsize=256)
+def _warmup_run(kind: str, lam: float, warmup: int, seed: int, steps: int) -> WarmupRun:
+    split = overfit.moons_split(seed=seed)
+    model = overfit.big_model(in_features=2, width=WARMUP_WIDTH, depth=3, seed=seed)
+    penalty, after_step = penalty_from_step(make_penalty(kind, lam), warmup)
+    history = train.train(model, split, steps=steps, lr=WARMUP_LR, optimizer="sgd", loss="bce", penalty=penalty,
+                          eval_every=WARMUP_EVAL_EVERY, seed=seed, after_step=after_step)
+    w = weight_values(model)
+    return WarmupRun(kind, lam, warmup, seed, history, float(np.mean(np.abs(w) < 1e-2)))
+
+
+def warmup_panel(kind: str, lam: float, warmup: int, seed: int = 0) -> dict:
+    """The warm-up panel: the run with the penalty switched on after `warmup` updates, and the same
+    penalty from the start (warmup 0) on the same seed, for comparison."""
+    return {"run": warmup_run(kind, lam, warmup, seed), "from_start": warmup_run(kind, lam, 0, seed)}

@@ -372,3 +372,48 @@ class DecayView:
         if not getattr(self, "frozen", False):
             freeze_layout(self.fig)
             self.frozen = True
+
+
+class WarmupView:
+    """Left: the training data loss per update; right: the validation accuracy. Solid: the penalty
+    switched on after the warm-up (dotted vertical line); thin grey: the same penalty from the start."""
+
+    def __init__(self, fig, axes):
+        self.fig, self.axes = fig, axes
+        self.lines = None
+
+    def _build(self):
+        ax_loss, ax_acc = self.axes
+        self.lines = {}
+        for ax, key in ((ax_loss, "train_loss"), (ax_acc, "val_acc")):
+            color = COLORS["train"] if key == "train_loss" else COLORS["val"]
+            self.lines[key, "start"] = ax.plot([], [], color=OKABE_ITO["grey"], linewidth=1.2,
+                                               label="penalty from the start")[0]
+            self.lines[key, "run"] = ax.plot([], [], color=color, linewidth=2, label="penalty after the warm-up")[0]
+            self.lines[key, "switch"] = ax.axvline(0, color=COLORS["marker"], linestyle=":", linewidth=1.5,
+                                                   label="penalty switches on")
+        ax_loss.axhline(np.log(2), color=COLORS["marker"], linewidth=0.8, linestyle="--")
+        ax_loss.text(0.99, np.log(2), " ln 2: a constant 50/50 guess", transform=ax_loss.get_yaxis_transform(),
+                     ha="right", va="bottom", fontsize=7)
+        ax_acc.axhline(0.5, color=COLORS["marker"], linewidth=0.8, linestyle="--")
+        ax_loss.set(xlabel="update", ylabel="training data loss (BCE, penalty not included)", ylim=(0, 0.8),
+                    xlim=(0, reg.WARMUP_STEPS))
+        ax_acc.set(xlabel="update", ylabel="validation accuracy", ylim=(0.4, 1.0), xlim=(0, reg.WARMUP_STEPS))
+        ax_acc.legend(loc="lower right", fontsize=7)
+
+    def __call__(self, result, **_):
+        if self.lines is None:
+            self._build()
+        run, start = result["run"], result["from_start"]
+        for key in ("train_loss", "val_acc"):
+            self.lines[key, "run"].set_data(run.history.step, getattr(run.history, key))
+            self.lines[key, "start"].set_data(start.history.step, getattr(start.history, key))
+            self.lines[key, "switch"].set_xdata([run.warmup, run.warmup])
+        name = "L1" if run.kind == "l1" else "L2"
+        ax_loss, ax_acc = self.axes
+        ax_loss.set_title(f"{name} λ={run.lam:.0e} from update {run.warmup + 1}: loss {run.train_loss:.3f} "
+                          f"(from the start {start.train_loss:.3f})", fontsize=9)
+        ax_acc.set_title(f"validation accuracy {run.val_acc:.1%} (from the start {start.val_acc:.1%})", fontsize=9)
+        if not getattr(self, "frozen", False):
+            freeze_layout(self.fig)
+            self.frozen = True
