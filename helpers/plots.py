@@ -11,7 +11,11 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.colors import LinearSegmentedColormap, to_rgba
+from matplotlib.container import BarContainer
+from matplotlib.contour import ContourSet
+from matplotlib.lines import Line2D
+from matplotlib.patches import StepPatch
 
 OKABE_ITO = {
     "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73",
@@ -108,15 +112,128 @@ def clear_artists(ax) -> None:
     settings, and the categories of a categorical axis (so give bars numeric positions and set the tick
     labels, not strings). Titles and labels stay until the draw function sets them again. The view
     autoscales to what the draw adds next; a draw that adds no data must set its limits itself.
+    Pinned ghosts (`pin_ghosts`) stay.
     """
     for artist in [*ax.lines, *ax.collections, *ax.patches, *ax.images, *ax.texts, *ax.artists, *ax.tables]:
-        artist.remove()
+        if artist.get_gid() != GHOST_GID:
+            artist.remove()
     if ax.get_legend() is not None:
         ax.get_legend().remove()
     ax.containers.clear()
     ax.set_prop_cycle(None)  # the next line without a colour gets the first colour again
     ax.relim()
     ax.set_autoscale_on(True)
+
+
+GHOST_GID = "course-ghost"
+GHOST_ALPHA = 0.35
+
+
+def pin_ghosts(fig, label: str) -> list[dict]:
+    """Copy what `fig` shows now into faded, dotted "ghost" lines that stay while the panel redraws.
+
+    Copied, on every axes: each visible Line2D with data (same colour, alpha 0.35, dotted, just under the
+    original's zorder), the lines of each unfilled contour set (e.g. the p = 0.5 boundary), each
+    histogram drawn with `stairs`, and each bar container as the outline of its bars. Images, filled
+    contours and scatter points are not copied (a second map cannot be overlaid on the first). A small
+    grey "dotted: pinned <label>" stands at the figure's top right. Ghosts replace any earlier ghosts,
+    carry the gid "course-ghost", stay out of legends and survive `clear_artists`; `remove_ghosts`
+    drops them. They do not move the view when pinned; a later autoscale (`relim`) counts them, and a
+    draw function that sets its own limits keeps them, so a ghost may then fall outside the view.
+    Returns the ghosts' specifications, for `keep_ghosts`.
+    """
+    if not isinstance(label, str):
+        raise ValueError(f"label must be a str, got {type(label).__name__}")
+    remove_ghosts(fig)
+    specs = []
+    for ax in fig.axes:
+        specs += [spec for artist in [*ax.lines, *ax.collections, *ax.patches] if (spec := _ghost_spec(ax, artist))]
+        for container in ax.containers:
+            if isinstance(container, BarContainer) and len(container.patches):
+                specs.append(_bar_outline_spec(ax, container))
+    specs.append({"home": fig, "text": f"dotted: pinned {label}"})
+    keep_ghosts(fig, specs)
+    return specs
+
+
+def keep_ghosts(fig, specs: list[dict]) -> None:
+    """Put back any ghost of `specs` that a redraw removed (`ax.clear()`, removing lines by hand)."""
+    shown = {id(a) for ax in fig.axes for a in ax.lines if a.get_gid() == GHOST_GID}
+    shown |= {id(t) for t in fig.texts if t.get_gid() == GHOST_GID}
+    for spec in specs:
+        if id(spec.get("artist")) in shown:
+            continue
+        if "text" in spec:
+            spec["artist"] = fig.text(0.995, 0.995, spec["text"], ha="right", va="top", fontsize=7,
+                                      color=OKABE_ITO["grey"], gid=GHOST_GID)
+        elif spec["home"] in fig.axes:
+            ax = spec["home"]
+            line = Line2D(spec["x"], spec["y"], color=spec["color"], alpha=GHOST_ALPHA, linewidth=spec["width"],
+                          linestyle="none" if spec["points"] else ":", marker="." if spec["points"] else "none",
+                          markersize=3, zorder=spec["zorder"], label="_ghost", gid=GHOST_GID,
+                          transform=spec["transform"] or ax.transData)
+            ax.add_line(line)
+            spec["artist"] = line
+
+
+def remove_ghosts(fig) -> None:
+    """Drop every ghost that `pin_ghosts` drew on `fig`."""
+    for artist in [*(a for ax in fig.axes for a in ax.lines), *fig.texts]:
+        if artist.get_gid() == GHOST_GID:
+            artist.remove()
+
+
+def _ghost_spec(ax, artist):
+    if artist.get_gid() == GHOST_GID or not artist.get_visible():
+        return None
+    spec = {"home": ax, "zorder": artist.get_zorder() - 0.05, "points": False, "transform": None, "width": 1.2}
+    try:
+        if isinstance(artist, Line2D):
+            x = np.asarray(artist.get_xdata(), dtype=float).ravel()
+            y = np.asarray(artist.get_ydata(), dtype=float).ravel()
+            if artist.get_transform() is not ax.transData:
+                spec["transform"] = artist.get_transform()
+            spec.update(color=to_rgba(artist.get_color()), width=max(artist.get_linewidth(), 1.0),
+                        points=artist.get_linestyle() in ("None", "none", "", " "))
+        elif isinstance(artist, ContourSet) and not artist.filled:
+            x, y = _joined([seg for level in artist.allsegs for seg in level])
+            spec["color"] = to_rgba(artist.get_edgecolor()[0]) if len(artist.get_edgecolor()) else (0, 0, 0, 1)
+        elif isinstance(artist, StepPatch):
+            values, edges, _ = artist.get_data()
+            x, y = np.repeat(np.asarray(edges, float), 2)[1:-1], np.repeat(np.asarray(values, float), 2)
+            if artist.orientation == "horizontal":
+                x, y = y, x
+            spec["color"] = to_rgba(artist.get_edgecolor())
+        else:
+            return None
+    except (TypeError, ValueError):  # categorical or unit data: not copied
+        return None
+    if x.size == 0 or x.shape != y.shape:
+        return None
+    spec.update(x=x, y=y)
+    return spec
+
+
+def _bar_outline_spec(ax, container):
+    outlines = []
+    for bar in container.patches:
+        x0, y0, w, h = bar.get_x(), bar.get_y(), bar.get_width(), bar.get_height()
+        outlines.append(np.array([[x0, y0], [x0, y0 + h], [x0 + w, y0 + h], [x0 + w, y0]]))
+    x, y = _joined(outlines)
+    color = to_rgba(container.patches[0].get_facecolor())
+    return {"home": ax, "zorder": container.patches[0].get_zorder() + 0.05, "points": False, "transform": None,
+            "width": 1.2, "x": x, "y": y, "color": color}
+
+
+def _joined(segments):
+    """Polylines joined into one (x, y) pair with NaN between them, so one Line2D draws them all."""
+    if not segments:
+        return np.array([]), np.array([])
+    parts = []
+    for seg in segments:
+        parts += [np.asarray(seg, dtype=float).reshape(-1, 2), np.full((1, 2), np.nan)]
+    joined = np.concatenate(parts[:-1])
+    return joined[:, 0], joined[:, 1]
 
 
 def mark_diverged(ax, message: str) -> None:

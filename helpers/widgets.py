@@ -18,6 +18,13 @@ luck?) and a "reset" button (back to the first settings and seed). Results are c
 learner moves a slider is shown under the panel, in red, not only in the log console.
 Retraining sliders never fire while being dragged (`continuous_update=False`).
 
+Two more buttons compare and take home. "pin" copies the curves the figure shows now into faded,
+dotted ghosts labelled with their settings (`plots.pin_ghosts`); they stay while the learner moves
+the controls or draws a new seed, and "unpin" or "reset" removes them (one pinned setting at a
+time). "code" (when the panel has `code=`) opens a box with a short, self-contained PyTorch script
+for the current settings and seed (`code(**values, seed=seed)`, see `helpers.code_export`), which
+reproduces the panel's central numbers and prints them; the box follows every move while open.
+
 A panel's display also carries a PNG of its figure as it was drawn when the cell ran (`PictureFallback`),
 so a page without a kernel (GitHub, nbviewer, an HTML export, the course's static site) shows the
 default setting's plot where a live notebook shows the panel.
@@ -34,6 +41,7 @@ from collections.abc import Callable
 
 import ipywidgets as W
 
+from helpers import plots
 from helpers._check import check_float, check_int
 
 BUSY_AFTER_SECONDS = 0.3
@@ -86,6 +94,14 @@ def choice(description: str, options, value=None) -> W.Dropdown:
     return dropdown
 
 
+def settings_label(values: dict, seed: int | None = None) -> str:
+    """A short label of a panel's settings, e.g. "width=8, lr=0.01, seed 0" (floats to 3 significant digits)."""
+    parts = [f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}" for name, value in values.items()]
+    if seed is not None:
+        parts.append(f"seed {seed}")
+    return ", ".join(parts)
+
+
 def figure_png(fig) -> str:
     """The figure as a base64 PNG at its own dpi, as a notebook's `image/png` output holds it."""
     buffer = io.BytesIO()
@@ -119,9 +135,11 @@ class LivePanel(PictureFallback, W.VBox):
         return [panel for ref in cls._instances if (panel := ref()) is not None]
 
     def __init__(self, compute: Callable, draw: Callable, fig, controls: dict[str, W.ValueWidget],
-                 seed: int | None = 0, cache: bool = True):
+                 seed: int | None = 0, cache: bool = True, code: Callable | None = None):
         if not callable(compute) or not callable(draw):
             raise ValueError("compute and draw must be callables")
+        if code is not None and not callable(code):
+            raise ValueError(f"code must be a callable code(**values, seed=seed) -> str, or None; got {code!r}")
         if not isinstance(controls, dict) or not controls:
             raise ValueError("controls must be a non-empty dict of name -> widget")
         if seed is not None:
@@ -135,6 +153,10 @@ class LivePanel(PictureFallback, W.VBox):
         self.last_result = None
         self.last_compute_seconds = 0.0
         self._quiet = False
+        self.code = code
+        self.pinned: dict | None = None  # {"values", "seed", "result", "label"} of the pinned setting
+        self._ghosts: list[dict] = []
+        self._how = ""
 
         self.status = W.HTML("")
         self.status.add_class("course-panel-status")
@@ -150,6 +172,26 @@ class LivePanel(PictureFallback, W.VBox):
                          layout=W.Layout(width="90px"))
         reset.on_click(lambda _: self.reset())
         buttons.append(reset)
+        self.pin_button = W.ToggleButton(description="pin", icon="thumb-tack", value=False,
+                                         tooltip="keep the curves of this setting as a dotted ghost while you move on",
+                                         layout=W.Layout(width="90px"))
+        self.pin_button.add_class("course-panel-pin")
+        self.pin_button.observe(self._on_pin_button, names="value")
+        buttons.append(self.pin_button)
+        self.code_button = self.code_text = None
+        extra = []
+        if code is not None:
+            self.code_button = W.ToggleButton(description="code", icon="code", value=False,
+                                              tooltip="a short PyTorch script that reproduces this setting's numbers",
+                                              layout=W.Layout(width="90px"))
+            self.code_button.add_class("course-panel-code")
+            self.code_button.observe(self._on_code_button, names="value")
+            buttons.append(self.code_button)
+            self.code_text = W.Textarea(value="", rows=16, layout=W.Layout(width="100%", display="none"))
+            self.code_text.add_class("course-panel-code-text")
+            self.code_text.observe(self._keep_code_text, names="value")
+            extra = [W.HTML("<style>.course-panel-code-text textarea {font-family: monospace; font-size: 12px;"
+                            " white-space: pre;}</style>"), self.code_text]
         for widget in controls.values():
             widget.observe(self._on_change, names="value")
         canvas = fig.canvas if isinstance(fig.canvas, W.DOMWidget) else W.Output()
@@ -161,7 +203,7 @@ class LivePanel(PictureFallback, W.VBox):
 
             plt.close(fig)
         rows = [W.HBox(list(controls.values())[i:i + 2]) for i in range(0, len(controls), 2)]
-        super().__init__([*rows, W.HBox([*buttons, self.status]), canvas, self.error])
+        super().__init__([*rows, W.HBox([*buttons, self.status]), canvas, *extra, self.error])
         self.add_class("course-panel")
         LivePanel._instances.append(weakref.ref(self))
         self.update(raise_errors=True)  # the first draw runs in the cell: a bug fails the cell (and nbval)
@@ -188,8 +230,84 @@ class LivePanel(PictureFallback, W.VBox):
         self.update()
 
     def reset(self) -> None:
+        """Back to the first settings and seed; removes the pinned ghost."""
+        self.unpin(redraw=False)
         self.seed = self.first_seed
         self.set(**self.defaults)
+
+    def pin(self) -> None:
+        """Keep the current setting's curves as a dotted ghost (replacing an earlier one) and say so."""
+        values = self.values
+        self.pinned = {"values": values, "seed": self.seed, "result": self.last_result,
+                       "label": settings_label(values, self.seed)}
+        self._ghosts = plots.pin_ghosts(self.fig, self.pinned["label"])
+        self._set_pin_button(True)
+        self._show_figure()
+        self._show_status()
+
+    def unpin(self, redraw: bool = True) -> None:
+        """Remove the ghost, if any."""
+        self.pinned, self._ghosts = None, []
+        plots.remove_ghosts(self.fig)
+        self._set_pin_button(False)
+        if redraw:
+            self._show_figure()
+            self._show_status()
+
+    @property
+    def code_text_value(self) -> str:
+        """The script the "code" button shows for the current settings (computed on demand)."""
+        if self.code is None:
+            raise ValueError("this panel has no code= function")
+        kwargs = dict(self.values) if self.seed is None else {**self.values, "seed": self.seed}
+        text = self.code(**kwargs)
+        if not isinstance(text, str):
+            raise ValueError(f"code(...) must return the script as a str, got {type(text).__name__}")
+        return text
+
+    def _set_pin_button(self, pinned: bool) -> None:
+        self._quiet_pin = True
+        try:
+            self.pin_button.value = pinned
+            self.pin_button.description = "unpin" if pinned else "pin"
+        finally:
+            self._quiet_pin = False
+
+    def _on_pin_button(self, change) -> None:
+        if getattr(self, "_quiet_pin", False):
+            return
+        try:
+            self.pin() if change["new"] else self.unpin()
+        except Exception:
+            self._show_error("pinning")
+
+    def _on_code_button(self, change) -> None:
+        self.code_text.layout.display = None if change["new"] else "none"
+        if change["new"]:
+            try:
+                self._refresh_code()
+                self.error.value = ""
+            except Exception:
+                self._show_error("making the code")
+
+    def _refresh_code(self) -> None:
+        self._code_shown = self.code_text_value
+        self.code_text.value = self._code_shown
+
+    def _keep_code_text(self, change) -> None:
+        shown = getattr(self, "_code_shown", None)
+        if shown is not None and change["new"] != shown:  # read-only: an edit is undone (copying still works)
+            self.code_text.value = shown
+
+    def _show_error(self, doing: str) -> None:
+        self.error.value = ("<pre style='color:#D55E00;white-space:pre-wrap'>This panel hit an error while "
+                            f"{doing}:\n{html.escape(traceback.format_exc())}</pre>")
+        self.status.value = "<span style='color:#D55E00'>error: see below</span>"
+
+    def _show_status(self) -> None:
+        seed_text = "" if self.seed is None else f"seed {self.seed} &middot; "
+        pinned = "" if self.pinned is None else f" &middot; pinned (dotted): {html.escape(self.pinned['label'])}"
+        self.status.value = f"<span style='color:#555'>{seed_text}{self._how}{pinned}</span>"
 
     def _on_change(self, change) -> None:
         if not self._quiet:
@@ -217,6 +335,10 @@ class LivePanel(PictureFallback, W.VBox):
                         self.cache.popitem(last=False)
             self.last_result = result
             self.draw(result, **values)
+            if self._ghosts:
+                plots.keep_ghosts(self.fig, self._ghosts)  # a draw that cleared its axes gets the ghost back
+            if self.code_button is not None and self.code_button.value:
+                self._refresh_code()
             self._show_figure()
         except Exception:
             if raise_errors:
@@ -226,8 +348,8 @@ class LivePanel(PictureFallback, W.VBox):
             self.status.value = "<span style='color:#D55E00'>error: see below</span>"
             return
         self.error.value = ""
-        seed_text = "" if self.seed is None else f"seed {self.seed} &middot; "
-        self.status.value = f"<span style='color:#555'>{seed_text}{how}</span>"
+        self._how = how
+        self._show_status()
 
     def _show_figure(self) -> None:
         if self._inline_out is None:
