@@ -800,7 +800,7 @@ WARMUP_KINDS = ["l1", "l2"]
 WARMUP_STEPS = 400       # total full-batch SGD updates; the warm-up's unpenalized updates count in them
 WARMUP_LR = 0.1
 WARMUP_WIDTH = 32
-WARMUP_EVAL_EVERY = 10
+WARMUP_EVAL_EVERY = 20
 # the settings lesson 4 compares: (kind, lambda, warm-up updates)
 WARMUP_SETTINGS = (("l1", 0.03, 0), ("l1", 0.03, 100), ("l1", 0.1, 100), ("l1", 0.01, 0),
                    ("l2", 1e-3, 0), ("l2", 1e-3, 100))
