@@ -274,3 +274,46 @@ def test_builtin_matches_penalty_relative_divides_by_the_largest_weight():
     absolute = reg.builtin_matches_penalty("sgd", steps=5, width=8)
     relative = reg.builtin_matches_penalty("sgd", steps=5, width=8, relative=True)
     assert (absolute == 0 and relative == 0) or not math.isclose(absolute, relative)
+
+
+def test_penalty_from_step_is_zero_during_the_warm_up_then_the_penalty():
+    model = models.mlp(2, [4], 1, seed=0)
+    base = reg.l1_penalty(0.5)
+    delayed, after_step = reg.penalty_from_step(base, warmup=3)
+    values = []
+    for step in range(1, 6):               # the order train.train calls them in: penalty, then after_step
+        values.append(float(delayed(model).detach()))
+        after_step(step, model, train.History())
+    assert values[:3] == [0.0, 0.0, 0.0]
+    assert values[3] == values[4] == pytest.approx(float(base(model).detach()))
+    with pytest.raises(ValueError, match="warmup"):
+        reg.penalty_from_step(base, warmup=-1)
+
+
+def test_a_warm_up_as_long_as_training_is_no_penalty_and_from_start_differs():
+    never_on = reg.warmup_run("l1", 0.1, 40, seed=0, steps=40)
+    unpenalized = reg.warmup_run("l1", 0.0, 0, seed=0, steps=40)
+    from_start = reg.warmup_run("l1", 0.1, 0, seed=0, steps=40)
+    assert never_on.history.train_loss == unpenalized.history.train_loss
+    assert from_start.history.train_loss[-1] != never_on.history.train_loss[-1]
+    assert never_on.history.step[-1] == 40 and 0.0 <= never_on.small_fraction <= 1.0
+
+
+@pytest.mark.parametrize("kwargs, name", [({"kind": "l1_prox"}, "kind"), ({"warmup": 401}, "warmup"),
+                                          ({"lam": -1.0}, "lam"), ({"seed": -1}, "seed")])
+def test_warmup_run_rejects_bad_arguments(kwargs, name):
+    args = {"kind": "l1", "lam": 0.01, "warmup": 0, "seed": 0, **kwargs}
+    with pytest.raises(ValueError, match=name):
+        reg.warmup_run(**args)
+
+
+def test_warmup_view_draws_both_runs_and_the_switch_line():
+    fig, axes = plots.figure(ncols=2)
+    view = rplots.WarmupView(fig, axes)
+    result = {"run": reg.warmup_run("l2", 1e-3, 20, seed=0, steps=40),
+              "from_start": reg.warmup_run("l2", 1e-3, 0, seed=0, steps=40)}
+    view(result)
+    run_line = view.lines["val_acc", "run"]
+    assert list(run_line.get_ydata()) == result["run"].history.val_acc
+    assert list(view.lines["train_loss", "switch"].get_xdata()) == [20, 20]
+    matplotlib.pyplot.close(fig)
