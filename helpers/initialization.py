@@ -560,22 +560,112 @@ def moons_split(seed: int = 0, n: int = 256) -> data.Split:
 
 
 def train_scheme(scheme: str = "He", activation: str = "relu", depth: int = 10, optimizer: str = "sgd",
-                 steps: int = 150, width: int = 64, seed: int = 0, eval_every: int = 15):
+                 steps: int = 150, width: int = 64, seed: int = 0, eval_every: int = 15, after_step=None,
+                 model: nn.Module | None = None):
     """Train a depth-`depth` MLP (depth - 1 hidden layers of `width`) on two moons with one init scheme.
 
     `scheme` is a key of TRAIN_SCHEMES; full-batch `optimizer` ("sgd" at lr 0.1 or "adam" at
-    lr 0.01), binary cross-entropy. Returns (model, split, history).
+    lr 0.01), binary cross-entropy. Returns (model, split, history). `after_step` is passed to `train.train`;
+    `model`, if given, is that network already built by this function's own `models.mlp` call (`traced_run`).
     """
     check_choice("scheme", scheme, TRAIN_SCHEMES)
     check_choice("activation", activation, ACTIVATIONS)
     check_int("depth", depth, 2)
     check_choice("optimizer", optimizer, OPTIMIZER_LR)
     name, std = TRAIN_SCHEMES[scheme]
-    model = models.mlp(2, [width] * (depth - 1), 1, activation=activation, init=name, std=std or 0.01, seed=seed)
+    if model is None:
+        model = models.mlp(2, [width] * (depth - 1), 1, activation=activation, init=name, std=std or 0.01,
+                           seed=seed)
     split = moons_split(seed)
     history = train.train(model, split, steps=steps, lr=OPTIMIZER_LR[optimizer], optimizer=optimizer,
-                          eval_every=eval_every, seed=seed)
+                          eval_every=eval_every, seed=seed, after_step=after_step)
     return model, split, history
+
+
+# ---------------------------------------------------------------------------------------------
+# layers over training: each hidden layer's activations on a fixed probe batch
+# ---------------------------------------------------------------------------------------------
+
+NEAR_ZERO = 1e-3  # a unit is "near zero" when |h| < 1e-3 on every probe point (a dead ReLU unit, exactly 0, counts)
+TRACE_EVERY = 10  # record every 10 updates (and before the first)
+TRACE_LOG10_RANGE = (-8.0, 2.0)  # the |h| histogram's bins: 40 bins of equal width in log10 |h| over [1e-8, 1e2]
+TRACE_BINS = 40
+
+
+@dataclass
+class ActivationTrace:
+    """Each hidden layer's activations h_l on the probe batch (the training inputs), at the recorded steps.
+
+    Arrays are indexed [layer l - 1, record]. `hist[l - 1, t]` counts the values |h_l| (probe points x units)
+    per bin of `log10_edges` (values below 1e-8, zeros included, counted in the lowest bin, above 1e2 in the
+    highest); `near_zero` is the share of units with |h| < NEAR_ZERO = 1e-3 on every probe point; `mean`
+    and `std` are pooled over units and probe points. A record whose values are not all finite holds NaN.
+    """
+
+    steps: np.ndarray
+    hist: np.ndarray
+    log10_edges: np.ndarray
+    near_zero: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+
+
+class ActivationRecorder:
+    """Call it as `after_step(step, model, history)` of `train.train`: every `every` updates it runs the model
+    on `probe` (no gradient, eval mode, no random numbers drawn, so training is unchanged) and records
+    each hidden layer's |h| histogram, near-zero share, mean and std. `trace()` returns an ActivationTrace."""
+
+    def __init__(self, probe: torch.Tensor, every: int = TRACE_EVERY):
+        check_int("every", every, 1)
+        self.probe, self.every = probe, every
+        self.steps, self.hists, self.near, self.means, self.stds = [], [], [], [], []
+
+    def __call__(self, step: int, model: nn.Module, history=None) -> None:
+        if step % self.every:
+            return
+        was_training = model.training
+        model.eval()
+        hidden, h = [], self.probe
+        with torch.no_grad():
+            for module in model:
+                h = module(h)
+                if not isinstance(module, nn.Linear):
+                    hidden.append(h)
+        model.train(was_training)
+        h = torch.stack(hidden).reshape(len(hidden), -1)  # (layers, probe points x units), float32
+        size = h.abs()
+        low, high = TRACE_LOG10_RANGE
+        logs = torch.log10(size.clamp(10**low, 10**high)).nan_to_num_(nan=high)
+        mean = h.mean(dim=1)
+        std = (h - mean[:, None]).pow(2).mean(dim=1).sqrt()  # pooled (population) std
+        self.steps.append(step)
+        self.hists.append(np.stack([torch.histc(x, TRACE_BINS, low, high).numpy() for x in logs]))
+        self.near.append((size.reshape(len(hidden), len(self.probe), -1) < NEAR_ZERO).all(dim=1)
+                         .float().mean(dim=1).numpy())
+        self.means.append(mean.numpy())
+        self.stds.append(std.numpy())
+
+    def trace(self) -> ActivationTrace:
+        return ActivationTrace(np.array(self.steps), np.stack(self.hists, axis=1),
+                               np.linspace(*TRACE_LOG10_RANGE, TRACE_BINS + 1), np.stack(self.near, axis=1),
+                               np.stack(self.means, axis=1), np.stack(self.stds, axis=1))
+
+
+@lru_cache(maxsize=48)
+def traced_run(scheme: str = "He", activation: str = "relu", depth: int = 10, optimizer: str = "sgd",
+               seed: int = 0, steps: int = 150, every: int = TRACE_EVERY):
+    """`train_scheme` (same run, bit for bit) with an ActivationRecorder on the training inputs:
+    (model, split, history, trace). Cached, so the training panel and the layers panel share one run."""
+    check_choice("scheme", scheme, TRAIN_SCHEMES)
+    check_choice("activation", activation, ACTIVATIONS)
+    check_int("depth", depth, 2)
+    recorder = ActivationRecorder(moons_split(seed).X_train, every)
+    name, std = TRAIN_SCHEMES[scheme]
+    model = models.mlp(2, [64] * (depth - 1), 1, activation=activation, init=name, std=std or 0.01, seed=seed)
+    recorder(0, model)
+    model, split, history = train_scheme(scheme, activation, depth, optimizer, steps=steps, seed=seed,
+                                         after_step=recorder, model=model)
+    return model, split, history, recorder.trace()
 
 
 # ---------------------------------------------------------------------------------------------

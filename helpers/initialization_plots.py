@@ -1,7 +1,8 @@
 """Lesson 1 (initialization): the figures and live panels, drawn from `helpers.initialization`'s results.
 
     explorer_panel()   sliders -> initialization.explorer_compute -> ExplorerFigure.draw
-    training_panel()   sliders -> initialization.train_scheme     -> TrainingFigure.draw
+    training_panel()   sliders -> initialization.traced_run       -> TrainingFigure.draw
+    layers_panel()     sliders -> initialization.traced_run       -> LayersFigure.draw   (same cached runs)
 
 Each figure is made once; a redraw only moves its artists' data and is laid out once (constrained
 layout at every redraw would cost about 0.15 s).
@@ -11,6 +12,7 @@ import math
 
 import numpy as np
 import torch
+from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
@@ -20,15 +22,20 @@ from helpers.initialization import (
     ACTIVATIONS,
     MAX_DEPTH,
     MAX_WIDTH,
+    NEAR_ZERO,
+    TRACE_BINS,
+    TRACE_EVERY,
+    TRACE_LOG10_RANGE,
     TRAIN_SCHEMES,
     LayerStats,
     explorer_compute,
     final_loss,
     phi,
     phi_prime,
-    train_scheme,
+    traced_run,
     verdict,
 )
+from helpers.initialization_code import explorer_code, layers_code, training_code
 
 
 def draw_activation_near_zero(ax, activation: str = "tanh", span: float = 3.0) -> None:
@@ -226,7 +233,12 @@ def explorer_panel(scheme: str = "xavier_normal", activation: str = "tanh", dept
         "input_mean": widgets.float_slider("input mean", -5.0, 5.0, 0.5, input_mean, readout_format=".1f"),
         "input_scale": widgets.log_slider("input scale (std)", 0.1, 10.0, input_scale, readout_format=".2f"),
     }
-    return widgets.LivePanel(compute=explorer_compute, draw=figure.draw, fig=figure.fig, controls=controls, seed=seed)
+    return _live_panel(explorer_compute, figure.draw, figure.fig, controls, seed, explorer_code)
+
+
+def _live_panel(compute, draw, fig, controls, seed, code):
+    """A LivePanel with its "code" button (`code(**values, seed=seed)`: the panel's self-contained script)."""
+    return widgets.LivePanel(compute=compute, draw=draw, fig=fig, controls=controls, seed=seed, code=code)
 
 
 def draw_comparison(ax, histories: dict[str, train.History], title: str) -> None:
@@ -321,8 +333,8 @@ class TrainingFigure:
         plots.freeze_layout(self.fig)  # lay out once: constrained layout would cost ~0.1 s at every redraw
 
     def draw(self, result, scheme: str, activation: str, depth: int, optimizer: str) -> None:
-        """Show one run of `train_scheme`: (model, split, history)."""
-        model, split, history = result
+        """Show one run of `train_scheme` or `traced_run`: (model, split, history[, trace])."""
+        model, split, history = result[:3]
         steps = np.asarray(history.step)
         losses = []
         for line, values in ((self.train_line, history.train_loss), (self.val_line, history.val_loss)):
@@ -378,6 +390,119 @@ def training_panel(scheme: str = "He", activation: str = "relu", depth: int = 10
     }
 
     def compute(scheme, activation, depth, optimizer, seed):
-        return train_scheme(scheme, activation, depth, optimizer, seed=seed)
+        return traced_run(scheme, activation, depth, optimizer, seed=seed)
 
-    return widgets.LivePanel(compute=compute, draw=figure.draw, fig=figure.fig, controls=controls, seed=seed)
+    return _live_panel(compute, figure.draw, figure.fig, controls, seed, training_code)
+
+
+LAYER_IMAGE = {"first": 0, "middle": None, "last": -1}  # which hidden layer the |h| image shows (middle: (L-1) // 2)
+MAX_HIDDEN = 15  # the panels' depth slider goes to 16 weight matrices
+
+
+def layer_color(index: int, hidden: int) -> tuple:
+    """Layer 1 light blue ... last hidden layer black: the course's sky blue -> blue -> black ramp."""
+    ramp = LinearSegmentedColormap.from_list(
+        "course_layers", [plots.OKABE_ITO["sky_blue"], plots.OKABE_ITO["blue"], plots.OKABE_ITO["black"]])
+    return ramp(index / max(hidden - 1, 1))
+
+
+class LayersFigure:
+    """Layers over training (fastai's ActivationStats "colorful dimension"), 2 x 2, artists made once.
+
+    top left: one hidden layer's histogram of log10 |h| per recorded step, as an image (colour: log10 count);
+    top right: share of near-zero units (|h| < 1e-3 on every probe point) per layer over steps;
+    bottom: each layer's mean and std of h over steps (one line per layer, light = first, dark = last).
+    """
+
+    def __init__(self, width: float = 9.5, height: float = 6.2):
+        self.fig, axes = plots.figure(2, 2, width=width, height=height)
+        self.ax_image, self.ax_near, self.ax_mean, self.ax_std = axes
+        edges = np.linspace(*TRACE_LOG10_RANGE, TRACE_BINS + 1)
+        self.image = self.ax_image.imshow(np.full((TRACE_BINS, 2), np.nan), origin="lower", aspect="auto",
+                                          cmap="viridis", vmin=0, vmax=4, extent=(0, 150, edges[0], edges[-1]),
+                                          interpolation="nearest")
+        bar = self.fig.colorbar(self.image, ax=self.ax_image)
+        bar.set_label("log10 count")
+        self.ax_image.set_xlabel("update step")
+        self.ax_image.set_ylabel("log10 |h| (≤ -8: 0 or tiny)")
+        self.ax_image.grid(False)
+        self.lines = {}
+        for name, ax in (("near", self.ax_near), ("mean", self.ax_mean), ("std", self.ax_std)):
+            self.lines[name] = [ax.plot([], [], "-", lw=1.4, label=f"layer {k + 1}")[0] for k in range(MAX_HIDDEN)]
+            ax.set_xlabel("update step")
+        self.ax_near.set_ylabel(f"share of units near 0\n(|h| < {NEAR_ZERO:g} on every point)")
+        self.ax_near.set_ylim(-0.03, 1.03)
+        self.ax_mean.set_ylabel("mean of h_l")
+        self.ax_std.set_ylabel("std of h_l (log scale)")
+        self.ax_std.set_yscale("log")
+        self.note = self.ax_std.text(0.5, 0.5, "", transform=self.ax_std.transAxes, ha="center", va="center",
+                                     fontsize=10, color=plots.OKABE_ITO["vermilion"], zorder=10, visible=False,
+                                     bbox={"boxstyle": "round", "fc": "white", "ec": plots.OKABE_ITO["vermilion"]})
+        self.legend = None
+        plots.freeze_layout(self.fig)
+
+    def draw(self, result, scheme: str, activation: str, depth: int, optimizer: str, layer: str = "last") -> None:
+        """Show the ActivationTrace of one `traced_run`: (model, split, history, trace)."""
+        history, trace = result[2], result[3]
+        hidden = trace.hist.shape[0]
+        shown = LAYER_IMAGE[layer] if LAYER_IMAGE[layer] is not None else (hidden - 1) // 2
+        shown = shown % hidden
+        counts = trace.hist[shown].T  # (bins, records)
+        with np.errstate(divide="ignore"):
+            self.image.set_data(np.where(counts > 0, np.log10(np.maximum(counts, 1)), np.nan))
+        steps = trace.steps
+        last = max(int(steps[-1]), 1)
+        half = TRACE_EVERY / 2
+        self.image.set_extent((steps[0] - half, steps[-1] + half, *TRACE_LOG10_RANGE))
+        self.ax_image.set_xlim(-half, max(last, 150) + half)
+        self.ax_image.set_title(f"{scheme} + {activation}, depth {depth}: |h| of layer {shown + 1} "
+                                f"of {hidden}\n(each column: one recorded step)")
+        stds = trace.std[np.isfinite(trace.std) & (trace.std > 0)]
+        for name, values in (("near", trace.near_zero), ("mean", trace.mean), ("std", trace.std)):
+            for k, line in enumerate(self.lines[name]):
+                visible = k < hidden
+                line.set_visible(visible)
+                if visible:
+                    y = values[k]
+                    ok = np.isfinite(y) & ((y > 0) if name == "std" else True)
+                    line.set_data(steps[ok], y[ok])
+                    line.set_color(layer_color(k, hidden))
+                else:
+                    line.set_data([], [])
+        for ax in (self.ax_near, self.ax_mean, self.ax_std):
+            ax.set_xlim(0, max(last, 150))
+        means = trace.mean[np.isfinite(trace.mean)]
+        top = float(np.abs(means).max()) if len(means) else 1.0
+        self.ax_mean.set_ylim(-1.1 * top - 1e-12, 1.1 * top + 1e-12) if activation != "relu" else \
+            self.ax_mean.set_ylim(-0.05 * top - 1e-12, 1.1 * top + 1e-12)
+        if len(stds):
+            _log_limits(self.ax_std, [stds], hidden)
+            self.ax_std.set_xlim(0, max(last, 150))
+        self.ax_near.set_title("Which layers' units sit near 0?")
+        self.ax_mean.set_title("Mean of each layer's h over training")
+        self.ax_std.set_title("Std of each layer's h over training")
+        note = f"diverged at step {history.diverged_at}:\nrecords stop there" if history.diverged else ""
+        self.note.set_text(note)
+        self.note.set_visible(bool(note))
+        if self.legend is not None:
+            self.legend.remove()
+        shown_lines = [self.lines["std"][k] for k in sorted({0, (hidden - 1) // 2, hidden - 1})]
+        self.legend = self.ax_std.legend(handles=shown_lines, loc="lower left", fontsize=7)
+
+
+def layers_panel(scheme: str = "N(0, 0.01²)", activation: str = "relu", depth: int = 10, optimizer: str = "sgd",
+                 layer: str = "last", seed: int = 0):
+    """Layers over training: the training panel's runs (shared cache, `traced_run`) seen layer by layer."""
+    figure = LayersFigure()
+    controls = {
+        "scheme": widgets.choice("init scheme", list(TRAIN_SCHEMES), scheme),
+        "activation": widgets.choice("activation", ["relu", "tanh"], activation),
+        "depth": widgets.int_slider("depth (weight matrices)", 2, MAX_HIDDEN + 1, 1, depth),
+        "optimizer": widgets.choice("optimizer", [("SGD, lr 0.1", "sgd"), ("Adam, lr 0.01", "adam")], optimizer),
+        "layer": widgets.choice("image: hidden layer", list(LAYER_IMAGE), layer),
+    }
+
+    def compute(scheme, activation, depth, optimizer, layer, seed):
+        return traced_run(scheme, activation, depth, optimizer, seed=seed)
+
+    return _live_panel(compute, figure.draw, figure.fig, controls, seed, layers_code)

@@ -195,7 +195,7 @@ def _one_step_right(widget):
     return min(widget.value + widget.step, widget.max)
 
 
-@pytest.mark.parametrize("factory", [panels.explorer_panel, panels.training_panel])
+@pytest.mark.parametrize("factory", [panels.explorer_panel, panels.training_panel, panels.layers_panel])
 def test_every_control_moves_without_error(factory):
     panel = factory()
     for name, widget in panel.controls.items():
@@ -216,7 +216,7 @@ def test_explorer_handles_every_scheme_and_activation():
 
 def test_training_panel_marks_divergence():
     panel = panels.training_panel(scheme="N(0, 1)")
-    _, _, history = panel.last_result
+    history = panel.last_result[2]
     assert history.diverged
     texts = [t.get_text() for ax in panel.fig.axes for t in ax.texts]
     assert any("diverged" in t for t in texts)
@@ -330,3 +330,48 @@ def test_comparison_table_shows_validation_loss():
     runs = {"SGD": {"He": _history([0.7, 0.1], [0.7, 0.3])}, "Adam": {"He": _history([0.7, 0.0], [0.7, 5e4])}}
     table = lesson.comparison_table(runs, "title")
     assert "val loss" in table.splitlines()[0] and "5e+04" in table and "overfits" in table
+
+
+def test_traced_run_is_the_training_panels_run_bit_for_bit():
+    # The recorder draws no random numbers and runs in eval mode without gradients: training is unchanged.
+    _, _, plain = lesson.train_scheme("He", "relu", 4, "sgd", steps=30, seed=1)
+    _, _, history, trace = lesson.traced_run("He", "relu", 4, "sgd", seed=1, steps=30, every=10)
+    assert history.train_loss == plain.train_loss and history.val_loss == plain.val_loss
+    assert list(trace.steps) == [0, 10, 20, 30]
+    assert trace.hist.shape == (3, 4, lesson.TRACE_BINS)
+    assert (trace.hist.sum(axis=2) == 128 * 64).all()  # every value of every layer lands in one bin
+
+
+def test_activation_recorder_measures_near_zero_mean_and_std():
+    from torch import nn
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1e-5], [-1.0, 0.0]]))
+        model[0].bias.zero_()
+    probe = torch.tensor([[1.0, 1.0], [3.0, 2.0]])
+    recorder = lesson.ActivationRecorder(probe, every=2)
+    recorder(1, model)  # not a recorded step
+    recorder(2, model)
+    trace = recorder.trace()
+    h = torch.relu(probe @ model[0].weight.detach().T)  # units 2 (< 1e-3) and 3 (0) near 0
+    assert list(trace.steps) == [2]
+    assert trace.near_zero[0, 0] == pytest.approx(2 / 3)
+    assert trace.mean[0, 0] == pytest.approx(float(h.mean()))
+    assert trace.std[0, 0] == pytest.approx(float(h.std(unbiased=False)), rel=1e-6)
+    # log10 |h| bins over [-8, 2]: the two zeros in the lowest bin, 1e-5 and 2e-5 in the bin of -5 and -4.7
+    edges = trace.log10_edges
+    assert trace.hist[0, 0, 0] == 2
+    assert trace.hist[0, 0, np.searchsorted(edges, -5.0, side="right") - 1] >= 1
+    with pytest.raises(ValueError, match="every"):
+        lesson.ActivationRecorder(probe, every=0)
+
+
+def test_layers_panel_draws_every_layer_choice_and_a_diverged_run():
+    panel = panels.layers_panel(depth=4)
+    for layer in ("first", "middle", "last"):
+        panel.set(layer=layer)
+        assert panel.error.value == ""
+    panel.set(scheme="N(0, 1)", depth=10)
+    assert panel.error.value == ""
+    assert any("diverged" in t.get_text() for ax in panel.fig.axes for t in ax.texts if t.get_visible())
+    panel.fig.canvas.draw()
