@@ -87,7 +87,7 @@ BROWSER_STAMPS_JS = """
 """
 
 KERNEL_STAMPS = '''
-import json as _json, time as _time
+import json as _json, threading as _threading, time as _time
 import ipywidgets as _W
 import matplotlib.backends.backend_agg as _agg
 import matplotlib.backends.backend_webagg_core as _core
@@ -98,7 +98,8 @@ _trace_file = open({path!r}, "a", buffering=1)
 
 
 def _stamp(what, **extra):
-    _trace_file.write(_json.dumps({{"t": _time.time() * 1000, "what": "kernel: " + what, **extra}}) + "\\n")
+    _trace_file.write(_json.dumps({{"t": _time.time() * 1000, "what": "kernel: " + what,
+                                  "thread": _threading.current_thread().name, **extra}}) + "\\n")
 
 
 def _wrap(owner, name, label, describe=None):

@@ -14,7 +14,10 @@ Data flows one way:
 With `seed` set, `compute` also receives `seed=` and the panel shows it, with a "new seed"
 button (same settings, another draw of data and initial weights: how much of the plot is
 luck?) and a "reset" button (back to the first settings and seed). Results are cached per
-(settings, seed), so going back to a setting is instant. An exception raised while the
+(settings, seed), so going back to a setting is instant; once a move's picture is rendered, the
+settings one step away on each control are computed ahead, one at a time, while the learner looks
+(`helpers.prefetch`; the status line says "computed ahead" when a move lands on one of them). An
+exception raised while the
 learner moves a slider is shown under the panel, in red, not only in the log console.
 Retraining sliders never fire while being dragged (`continuous_update=False`).
 
@@ -41,7 +44,7 @@ from collections.abc import Callable
 
 import ipywidgets as W
 
-from helpers import plots
+from helpers import plots, prefetch
 from helpers._check import check_float, check_int
 
 BUSY_AFTER_SECONDS = 0.3
@@ -157,6 +160,11 @@ class LivePanel(PictureFallback, W.VBox):
         self.pinned: dict | None = None  # {"values", "seed", "result", "label"} of the pinned setting
         self._ghosts: list[dict] = []
         self._how = ""
+        self._last_move: tuple[str | None, int] = (None, 1)  # (control, +1 or -1): the likeliest next move first
+        self.prefetcher = prefetch.Prefetcher(compute=lambda kwargs: self.compute(**kwargs), store=self._store,
+                                              cached=lambda key: key in self.cache)
+        self.prefetcher.enabled = self.prefetcher.enabled and cache
+        fig.canvas.mpl_connect("draw_event", self.prefetcher.start)  # neighbours once the picture is rendered
 
         self.status = W.HTML("")
         self.status.add_class("course-panel-status")
@@ -311,18 +319,26 @@ class LivePanel(PictureFallback, W.VBox):
 
     def _on_change(self, change) -> None:
         if not self._quiet:
+            name = next((n for n, w in self.controls.items() if w is change["owner"]), None)
+            self._last_move = (name, _direction(change["owner"], change["old"], change["new"]))
             self.update()
+
+    def _store(self, key: tuple, result) -> None:
+        self.cache[key] = result
+        if len(self.cache) > CACHE_SIZE:
+            self.cache.popitem(last=False)
 
     def update(self, raise_errors: bool = False) -> None:
         """Compute (or fetch from the cache) and redraw for the current settings."""
         values = self.values
         kwargs = dict(values) if self.seed is None else {**values, "seed": self.seed}
-        key = tuple(sorted(kwargs.items()))
+        key = prefetch.cache_key(kwargs)
         try:
             started = time.perf_counter()
             if self.use_cache and key in self.cache:
                 self.cache.move_to_end(key)
-                result, how = self.cache[key], "from cache"
+                result = self.cache[key]
+                how = "computed ahead while you looked" if key in self.prefetcher.keys else "from cache"
             else:
                 if self.last_compute_seconds > BUSY_AFTER_SECONDS:
                     self.status.value = "<span style='color:#E69F00'>&#9203; computing&hellip;</span>"
@@ -330,15 +346,16 @@ class LivePanel(PictureFallback, W.VBox):
                 self.last_compute_seconds = time.perf_counter() - started
                 how = f"computed in {self.last_compute_seconds:.2f} s"
                 if self.use_cache:
-                    self.cache[key] = result
-                    if len(self.cache) > CACHE_SIZE:
-                        self.cache.popitem(last=False)
+                    self._store(key, result)
             self.last_result = result
             self.draw(result, **values)
             if self._ghosts:
                 plots.keep_ghosts(self.fig, self._ghosts)  # a draw that cleared its axes gets the ghost back
             if self.code_button is not None and self.code_button.value:
                 self._refresh_code()
+            moved, direction = self._last_move
+            self.prefetcher.schedule(kwargs, prefetch.neighbours(self.controls, moved, direction),
+                                     self.last_compute_seconds)
             self._show_figure()
         except Exception:
             if raise_errors:
@@ -360,3 +377,16 @@ class LivePanel(PictureFallback, W.VBox):
         with self._inline_out:
             self._inline_out.clear_output(wait=True)
             display(self.fig)
+
+
+def _direction(widget, old, new) -> int:
+    """+1 if a control moved up (or to a later option), -1 if down."""
+    if isinstance(widget, W.Dropdown):
+        values = [o[1] if isinstance(o, tuple) else o for o in widget.options]
+        if old in values and new in values:
+            return 1 if values.index(new) >= values.index(old) else -1
+        return 1
+    try:
+        return 1 if new >= old else -1
+    except TypeError:
+        return 1
