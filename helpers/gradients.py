@@ -23,6 +23,7 @@ Its plots are in `helpers.gradients_plots`.
 """
 
 import copy
+import functools
 import math
 from dataclasses import dataclass
 
@@ -239,6 +240,7 @@ class Run:
     step_loss: np.ndarray
     steps: int = 0
     diverged_at: int | None = None
+    layers: "LayerRecord | None" = None
 
     @property
     def diverged(self) -> bool:
@@ -254,6 +256,73 @@ class Run:
             return np.nanmean(r, axis=0)
 
 
+HIST_EDGES = np.linspace(-14.0, 10.0, 49)  # log10 |g| bins, half a decade each; the outer bins also take what is beyond
+NEAR_ZERO = 1e-3  # an entry is "near zero" when |g| < NEAR_ZERO x the last layer's mean |g| at that step
+
+
+@dataclass
+class LayerRecord:
+    """Each layer's weight gradient g = dL/dW_k over training, recorded before the updates in `step`.
+
+    `hist[r, k, b]`: how many entries of g at record r, layer k have log10 |g| in bin b (`HIST_EDGES`; entries
+    that are exactly 0 are not in any bin). `mean_abs[r, k]` = mean |g|, `std[r, k]` = std of the entries of g,
+    `near_zero[r, k]` = share of entries with |g| < `NEAR_ZERO` x mean |g| of the last layer at that step
+    (exact zeros, such as a dead ReLU's row, included). `size[k]`: entries per layer. In the spirit of
+    fastai's ActivationStats "colorful dimension" plot, for gradients instead of activations.
+    """
+
+    step: np.ndarray
+    hist: np.ndarray
+    mean_abs: np.ndarray
+    std: np.ndarray
+    near_zero: np.ndarray
+    size: np.ndarray
+
+    def first_last_ratio(self) -> np.ndarray:
+        """mean |g| of layer 1 / mean |g| of the last layer, per recorded step."""
+        with np.errstate(all="ignore"):
+            return self.mean_abs[:, 0] / self.mean_abs[:, -1]
+
+
+class _LayerRecorder:
+    """Collects a `LayerRecord`, one row per recorded update (`every` updates apart, and the last one).
+
+    All layers are binned in one pass (one concatenated tensor, `bincount` on layer x bin), so a record costs
+    about as much as a few elementwise operations on the weights, not one histogram call per layer.
+    """
+
+    def __init__(self, weights, every: int):
+        self.weights, self.every = weights, every
+        self.size = torch.tensor([w.numel() for w in weights], dtype=torch.float64)
+        self.layer_id = torch.repeat_interleave(torch.arange(len(weights)), self.size.long())
+        self.inner_edges = torch.tensor(HIST_EDGES[1:-1])
+        self.steps, self.rows = [], []
+
+    def record(self, step: int, last: bool) -> None:
+        if (step - 1) % self.every and not last:
+            return
+        n, bins = len(self.weights), len(HIST_EDGES) - 1
+        g = torch.cat([w.grad.detach().flatten() for w in self.weights]).double()
+        size, layer = self.size, self.layer_id
+        a = g.abs()
+        mean = torch.zeros(n, dtype=torch.float64).index_add_(0, layer, a) / size
+        mean_g = torch.zeros(n, dtype=torch.float64).index_add_(0, layer, g) / size
+        centred = g - mean_g[layer]
+        std = (torch.zeros(n, dtype=torch.float64).index_add_(0, layer, centred * centred) / (size - 1)).sqrt()
+        near = torch.zeros(n, dtype=torch.float64).index_add_(0, layer, (a < NEAR_ZERO * mean[-1]).double()) / size
+        which = torch.bucketize(torch.log10(a).clamp(HIST_EDGES[0], HIST_EDGES[-1]), self.inner_edges)
+        hist = torch.bincount(layer * bins + which, weights=(a > 0).double(), minlength=n * bins).reshape(n, bins)
+        self.steps.append(step)
+        self.rows.append((hist.numpy(), mean.numpy(), std.numpy(), near.numpy()))
+
+    def result(self) -> LayerRecord:
+        n, bins = len(self.weights), len(HIST_EDGES) - 1
+        parts = [np.array(part) for part in zip(*self.rows, strict=True)] if self.rows else \
+            [np.zeros((0, n, bins)), np.zeros((0, n)), np.zeros((0, n)), np.zeros((0, n))]
+        return LayerRecord(step=np.array(self.steps, dtype=int), hist=parts[0], mean_abs=parts[1], std=parts[2],
+                           near_zero=parts[3], size=self.size.numpy().astype(int))
+
+
 def moons_split(n: int = 400, seed: int = 0, dtype: torch.dtype = torch.float32) -> data.Split:
     """Two moons (noise 0.2), half for validation, standardized with the training rows' statistics."""
     split = data.moons_split(n, noise=0.2, val_fraction=0.5, seed=seed)
@@ -262,15 +331,19 @@ def moons_split(n: int = 400, seed: int = 0, dtype: torch.dtype = torch.float32)
 
 def train_recording(model: nn.Module, split: data.Split, steps: int = 100, lr: float = 0.1,
                     optimizer: str = "sgd", clip_norm: float | None = None, eval_every: int = 5,
-                    loss: str = "bce", eps: float = 1e-8) -> Run:
+                    loss: str = "bce", eps: float = 1e-8, record_every: int | None = None) -> Run:
     """Full-batch training like `helpers.train.train`, also recording every layer's ||dW|| / ||W|| per update.
 
     The update-to-weight ratio says how much a step changes a layer relative to its size; a common
     rule of thumb is about 1e-3 for a healthy layer under SGD (Karpathy, CS231n notes). Runs in the
     model's dtype (pass a float64 model and split to see updates below float32's resolution).
     `eps` is Adam's: its step is lr * m / (sqrt(v) + eps), so gradients far below eps move by about lr * g / eps.
+    `record_every`: if set, every layer's weight gradient (before clipping) is summarized every `record_every`
+    updates, from update 1 on, and at the last one (`Run.layers`, a `LayerRecord`).
     """
     check_int("steps", steps, 1)
+    if record_every is not None:
+        check_int("record_every", record_every, 1)
     check_int("eval_every", eval_every, 1)
     check_choice("loss", loss, ["bce", "mse"])
     if clip_norm is not None:
@@ -287,6 +360,7 @@ def train_recording(model: nn.Module, split: data.Split, steps: int = 100, lr: f
     run = Run([], [], [], ratios, grad_norm, step_loss, steps)
     _evaluate(run, model, split, loss, 0)
     params = [p for p in model.parameters() if p.requires_grad]
+    recorder = _LayerRecorder(weights, record_every) if record_every is not None else None
     model.train()
     for step in range(1, steps + 1):
         value = data_loss(model(split.X_train), split.y_train, loss)
@@ -296,6 +370,8 @@ def train_recording(model: nn.Module, split: data.Split, steps: int = 100, lr: f
             break
         opt.zero_grad()
         value.backward()
+        if recorder is not None:
+            recorder.record(step, last=step == steps)
         grads = [p.grad for p in params if p.grad is not None]
         norm = nn.utils.get_total_norm(grads)
         if clip_norm is not None:
@@ -315,6 +391,8 @@ def train_recording(model: nn.Module, split: data.Split, steps: int = 100, lr: f
     if run.diverged_at is not None:
         run.update_ratio = ratios[: run.diverged_at - 1]
         run.grad_norm = grad_norm[: run.diverged_at - 1]
+    if recorder is not None:
+        run.layers = recorder.result()
     model.eval()
     return run
 
@@ -330,13 +408,29 @@ def _evaluate(run, model, split, loss, step):
 def training_run(depth: int, activation: str = "relu", init: str = "he_normal", gain: float = 1.0,
                  lr: float = 0.1, optimizer: str = "sgd", clip_norm: float | None = None, steps: int = 100,
                  width: int = 64, seed: int = 0, eval_every: int = 5, dtype: torch.dtype = torch.float32,
-                 bias: bool = True, eps: float = 1e-8) -> Run:
+                 bias: bool = True, eps: float = 1e-8, record_every: int | None = None) -> Run:
     """Train a `depth`-layer MLP (2 -> width x (depth-1) -> 1 logit) on two moons with full-batch steps."""
     check_choice("dtype", dtype, [torch.float32, torch.float64])
     model = deep_mlp(depth, width, activation, init, gain, in_features=2, out_features=1, bias=bias,
                      seed=seed).to(dtype)
     return train_recording(model, moons_split(seed=seed, dtype=dtype), steps=steps, lr=lr, optimizer=optimizer,
-                           clip_norm=clip_norm, eval_every=eval_every, eps=eps)
+                           clip_norm=clip_norm, eval_every=eval_every, eps=eps, record_every=record_every)
+
+
+PANEL_STEPS, PANEL_WIDTH, PANEL_RECORD_EVERY = 60, 32, 1
+
+
+@functools.lru_cache(maxsize=64)
+def panel_run(depth: int, activation: str, init: str, gain: float, optimizer: str, lr: float, clip_norm: str,
+              seed: int = 0) -> Run:
+    """The training panels' run: `training_run` for 60 steps at width 32, gradients recorded at every update.
+
+    `clip_norm` is the panel's drop-down value ("off" or a number as text). Cached, so the loss panel and the
+    layers-over-training panel share one training per setting (treat the result as read-only).
+    """
+    return training_run(depth, activation, init, gain=gain, lr=lr, optimizer=optimizer,
+                        clip_norm=None if clip_norm == "off" else float(clip_norm), steps=PANEL_STEPS,
+                        width=PANEL_WIDTH, seed=seed, eval_every=20, record_every=PANEL_RECORD_EVERY)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -223,3 +223,93 @@ def draw_update_profiles(ax, runs: dict, title: str = "") -> None:
     ax.set_xlabel("layer k (1 = first)")
     ax.set_title(title or "How far each layer moves per update")
     ax.legend(loc="lower right")
+
+
+LAYER_COLORS = (plots.OKABE_ITO["blue"], plots.OKABE_ITO["orange"], plots.OKABE_ITO["vermilion"])
+
+
+def draw_layers(ax_hist, ax_mean, ax_zero, run: Run, layer: int, title: str = "") -> None:
+    """Layers over training, from `run.layers` (a `LayerRecord`), in the spirit of fastai's "colorful dimension".
+
+    Left: the histogram of log10 |g| of layer `layer`'s weight gradient at every recorded update, stacked as an
+    image (x: update, y: |g| on log-spaced bins, colour: log10 of the count, empty bins white).
+    Middle: mean |g| (solid) and the std of g (dotted) over the updates, for layer 1, layer `layer` and the last.
+    Right: the share of near-zero entries (|g| < 1e-3 x the last layer's mean |g| at that update) for the same layers.
+    """
+    from helpers.gradients import HIST_EDGES, NEAR_ZERO
+
+    record = run.layers
+    depth = record.mean_abs.shape[1]
+    if not 1 <= layer <= depth:
+        raise ValueError(f"layer must be between 1 and the depth {depth}, got {layer!r}")
+
+    def make_hist(ax):
+        image = ax.imshow(np.full((len(HIST_EDGES) - 1, 2), np.nan), origin="lower", aspect="auto",
+                          cmap="viridis", vmin=0, vmax=3, interpolation="nearest",
+                          extent=(0.5, 2.5, HIST_EDGES[0], HIST_EDGES[-1]))
+        ax.figure.colorbar(image, ax=ax, label="log10 count")
+        ax.set_xlabel("update step")
+        ax.set_ylabel("log10 |g| (weight gradient)")
+        return (image,)
+
+    def make_lines(ax, ylabel):
+        lines = []
+        for color in LAYER_COLORS:
+            lines.append(ax.plot([], [], "-", color=color, linewidth=1.5)[0])
+            lines.append(ax.plot([], [], ":", color=color, linewidth=1.2)[0])
+        ax.set_xlabel("update step")
+        ax.set_ylabel(ylabel)
+        return tuple(lines)
+
+    def make_zero(ax):
+        lines = tuple(ax.plot([], [], "-", color=color, marker="o", markersize=2)[0] for color in LAYER_COLORS)
+        ax.set_xlabel("update step")
+        ax.set_ylabel(f"share |g| < {NEAR_ZERO:g} x last layer's mean")
+        ax.set_ylim(-0.03, 1.03)
+        return lines
+
+    steps = record.step
+    chosen = [1, layer, depth]
+    names = ["layer 1", f"layer {layer}", f"layer {depth} (last)"]
+    shown = [k not in chosen[:i] for i, k in enumerate(chosen)]  # a layer picked twice is drawn once
+    (image,) = _artists(ax_hist, make_hist)
+    counts = record.hist[:, layer - 1, :].T if len(steps) else np.full((len(HIST_EDGES) - 1, 1), np.nan)
+    with np.errstate(divide="ignore"):
+        image.set_data(np.where(counts > 0, np.log10(np.maximum(counts, 1)), np.nan))
+    last = steps[-1] if len(steps) else 1
+    image.set_extent((0.5, last + 0.5, HIST_EDGES[0], HIST_EDGES[-1]))
+    image.set_clim(0, max(np.log10(record.size[layer - 1]), 0.5))
+    ax_hist.set_xlim(0.5, last + 0.5)
+    positive = record.hist[:, layer - 1, :].sum(axis=0) > 0
+    if positive.any():
+        low = HIST_EDGES[:-1][positive].min()
+        high = HIST_EDGES[1:][positive].max()
+        ax_hist.set_ylim(low - 1, high + 1)
+    ax_hist.set_title(title or f"Layer {layer}: |g| at every update")
+
+    lines = _artists(ax_mean, lambda ax: make_lines(ax, "mean |g| (-), std of g (:)"))
+    values = []
+    for i, (k, name) in enumerate(zip(chosen, names, strict=True)):
+        for line, series, label in ((lines[2 * i], record.mean_abs[:, k - 1], f"{name}: mean |g|"),
+                                    (lines[2 * i + 1], record.std[:, k - 1], None)):
+            ok = np.isfinite(series) & (series > 0) & shown[i]
+            line.set_data(steps[ok], series[ok])
+            line.set_label(label if label else "_nolegend_")
+            values.append(series[ok])
+    ax_mean.set_xlim(0, max(last, 1) + 1)
+    _fit_y(ax_mean, np.concatenate(values), "mean |g| (-), std of g (:)", fallback=(1e-3, 1))
+    ax_mean.legend(handles=[line for line, s in zip(lines[::2], shown, strict=True) if s], loc="best", fontsize=8)
+    ax_mean.set_title("Mean |g| per layer over training")
+
+    zero_lines = _artists(ax_zero, make_zero)
+    for line, k, name, show in zip(zero_lines, chosen, names, shown, strict=True):
+        line.set_data(steps if show else [], record.near_zero[:, k - 1] if show else [])
+        line.set_label(name)
+    ax_zero.set_xlim(0, max(last, 1) + 1)
+    ax_zero.legend(handles=[line for line, s in zip(zero_lines, shown, strict=True) if s], loc="best", fontsize=8)
+    ax_zero.set_title("Near-zero share of each layer's |g|")
+    if run.diverged:
+        message = f"diverged at step {run.diverged_at}:\nrecorded up to step {last}" if len(steps) else \
+            f"diverged at step {run.diverged_at}:\nno update to show"
+        for ax in (ax_hist, ax_mean, ax_zero):
+            plots.mark_diverged(ax, message)

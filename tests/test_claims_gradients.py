@@ -60,14 +60,15 @@ def test_the_notebook_runs_the_tested_calls():
     assert not missing, f"the notebook no longer makes these tested calls: {missing}"
     assert "depths = [1, 2, 5, 10, 20, 30, 50]" in code
     assert "gains = np.array([0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25, 1.4, 1.6, 2.0])" in code
-    assert "steps=60, width=32" in code  # the training panel's compute, used by the clipping reveal
+    # the training panels' compute, used by the clipping reveal and the layers-over-training printout
+    assert "G.panel_run(depth, activation, init, gain, optimizer, lr, clip_norm, seed=seed)" in code
+    assert 'compute_training(15, activation, init, gain, "sgd", 0.1, "off", seed=0)' in code
+    assert (G.PANEL_STEPS, G.PANEL_WIDTH, G.PANEL_RECORD_EVERY) == (60, 32, 1)
 
 
 def _panel_run(clip_norm, seed, depth=15, activation="relu", init="he_normal", gain=1.3, optimizer="sgd", lr=0.1):
-    """The training panel's `compute_training` (steps=60, width=32), at the failing network's settings by default."""
-    return G.training_run(depth, activation, init, gain=gain, lr=lr, optimizer=optimizer,
-                          clip_norm=None if clip_norm == "off" else float(clip_norm), steps=60, width=32, seed=seed,
-                          eval_every=20)
+    """The training panels' `G.panel_run` (60 steps, width 32), at the failing network's settings by default."""
+    return G.panel_run(depth, activation, init, gain, optimizer, lr, clip_norm, seed=seed)
 
 
 # 1. a product over layers ---------------------------------------------------------------------
@@ -297,3 +298,38 @@ def test_big_step_overshoots_and_one_direction_takes_over(seed):
     assert small.step_to_weight < 0.1
     assert abs(small.top_share_after.mean() - small.top_share_before.mean()) < 0.02
     assert big.dead_after > small.dead_after  # 0.43 .. 0.51 against 0.20 .. 0.28
+
+
+# 5. layers over training (the layers panel, the notebook's printout at seed 0) ----------------------------
+def test_sigmoid_first_layer_gradient_stays_far_below_the_last_at_every_update():
+    worst = []
+    for seed in SEEDS:
+        run = _panel_run("off", seed, activation="sigmoid", init="xavier_normal", gain=1.0)
+        assert not run.diverged and len(run.layers.step) == 60, seed
+        worst.append(run.layers.first_last_ratio().max())
+    # measured (native): largest ratio over the 60 updates 0.0029 .. 0.034 over seeds 0-9
+    assert max(worst) < 0.1, worst
+
+
+def test_he_relu_first_layer_gradient_stays_level_during_training():
+    low, high = [], []
+    for seed in SEEDS:
+        run = _panel_run("off", seed, gain=1.0)
+        assert not run.diverged and len(run.layers.step) == 60, seed
+        ratio = run.layers.first_last_ratio()
+        low.append(ratio.min())
+        high.append(ratio.max())
+    # measured (native): 0.037 .. 1.61 over every update of seeds 0-9
+    assert min(low) > 0.01 and max(high) < 5, (low, high)
+
+
+def test_exploding_gain_grows_the_gradients_until_divergence():
+    growth = []
+    for seed in SEEDS:
+        run = _panel_run("off", seed)
+        assert run.diverged and run.diverged_at <= 6, seed
+        net_mean = run.layers.mean_abs.mean(axis=1)
+        assert len(net_mean) >= 2, seed
+        growth.append(net_mean[-1] / net_mean[0])
+    # measured (native): 1.9e3 .. 1e31 over seeds 0-9
+    assert min(growth) > 100, growth

@@ -196,3 +196,52 @@ def test_draw_functions_run():
 def test_bad_arguments_raise_value_error_naming_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_layer_record_matches_each_layers_gradient_at_the_recorded_updates():
+    model = G.deep_mlp(4, 8, "relu", "he_normal", 1.0, in_features=2, out_features=1, bias=True, seed=0)
+    split = G.moons_split(n=40, seed=0)
+    run = G.train_recording(model, split, steps=5, lr=0.1, record_every=2)
+    rec = run.layers
+    assert list(rec.step) == [1, 3, 5]  # every 2 updates from update 1, and the last one
+    assert rec.hist.shape == (3, 4, len(G.HIST_EDGES) - 1) and rec.mean_abs.shape == (3, 4)
+    assert list(rec.size) == [16, 64, 64, 8]
+    # the last record is the gradient of update 5: recompute it from the weights before that update
+    fresh = G.deep_mlp(4, 8, "relu", "he_normal", 1.0, in_features=2, out_features=1, bias=True, seed=0)
+    G.train_recording(fresh, split, steps=4, lr=0.1)
+    from helpers.train import data_loss
+    fresh.zero_grad()
+    data_loss(fresh(split.X_train), split.y_train, "bce").backward()
+    grads = [layer.weight.grad.double() for layer in G.linear_layers(fresh)]
+    for k, g in enumerate(grads):
+        a = g.abs().flatten()
+        assert rec.mean_abs[-1, k] == pytest.approx(a.mean().item(), rel=1e-12)
+        assert rec.std[-1, k] == pytest.approx(g.std().item(), rel=1e-9)
+        assert rec.hist[-1, k].sum() == (a > 0).sum().item()
+        expected = np.histogram(np.log10(a[a > 0].numpy()).clip(G.HIST_EDGES[0], G.HIST_EDGES[-1]), G.HIST_EDGES)[0]
+        assert np.array_equal(rec.hist[-1, k], expected)
+        threshold = G.NEAR_ZERO * grads[-1].abs().mean().item()
+        assert rec.near_zero[-1, k] == pytest.approx((a < threshold).double().mean().item())
+    assert rec.first_last_ratio()[-1] == pytest.approx(rec.mean_abs[-1, 0] / rec.mean_abs[-1, -1])
+
+
+def test_no_recording_unless_asked_and_bad_record_every_raises():
+    assert G.training_run(3, steps=2, width=4).layers is None
+    with pytest.raises(ValueError, match="record_every"):
+        G.training_run(3, steps=2, width=4, record_every=0)
+
+
+def test_panel_run_is_shared_and_draw_layers_handles_divergence():
+    run = G.panel_run(15, "relu", "he_normal", 1.3, "sgd", 0.1, "off", seed=0)
+    assert G.panel_run(15, "relu", "he_normal", 1.3, "sgd", 0.1, "off", seed=0) is run  # trained once
+    assert run.diverged and len(run.layers.step) == run.diverged_at - 1
+    fig, axes = plots.figure(ncols=3, width=12)
+    GP.draw_layers(*axes, run, layer=1)
+    assert all("diverged" in ax.texts[0].get_text() for ax in axes)
+    good = G.panel_run(4, "relu", "he_normal", 1.0, "sgd", 0.1, "off", seed=0)
+    GP.draw_layers(*axes, good, layer=4)
+    assert not any(ax.texts for ax in axes)
+    assert axes[0].images[0].get_array().shape == (len(G.HIST_EDGES) - 1, 60)
+    assert all(ax.get_xlabel() and ax.get_ylabel() for ax in axes)
+    with pytest.raises(ValueError, match="layer"):
+        GP.draw_layers(*axes, good, layer=5)
