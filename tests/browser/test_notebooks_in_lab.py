@@ -1,8 +1,9 @@
 """Every notebook, in JupyterLab in headless Chromium, as a learner would use it.
 
 Open the notebook, wait for an idle kernel, Run All, wait until every cell has run, check there is
-no error output; then move every slider one step right with the keyboard, and set every drop-down
-to its next option, and check each time that the panel's plot changed and no error appeared.
+no error output; then pin every panel (its picture gains a ghost, its status says "pinned"), move every slider
+one step with the keyboard and set every drop-down to its next option, checking each time that the panel's plot
+changed and no error appeared; then open every panel's code box (a plain PyTorch script) and unpin every panel.
 
 Latency, end to end, as the learner sees it: from the key press (or the drop-down's change event) to the last
 time any canvas in the page was painted (ipympl paints each image it receives with drawImage; a hook installed
@@ -131,14 +132,27 @@ def _label(handle, container: str) -> str:
     return handle.evaluate(f"h => (h.closest('{container}').querySelector('.widget-label') || {{}}).textContent || '?'")
 
 
+def _wait_changed(handle, before: str, timeout_s: float = CONTROL_CEILING_S) -> bool:
+    """Wait until the panel's picture differs from `before`; False if it did not within `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if _signature(handle) != before:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def _check_redraw(page, handle, what: str, act) -> float | None:
-    """Do `act()` (move a control), wait until the page has settled, check the control's panel shows a new plot,
+    """Do `act()` (move a control), wait until the control's panel shows a new picture and the page has settled,
     and return the end-to-end latency in seconds (key press to the last paint of any canvas)."""
     handle.scroll_into_view_if_needed()
     before = _stable_signature(handle)
     page.evaluate("() => { window.__course.pressed = null; window.__course.paints = []; }")
     started = time.monotonic()
     act()
+    # The picture must change first: on a busy machine the kernel can still be idle, before the move's message
+    # has reached it, while a paint from another canvas (scrolled into view) is already 0.5 s old.
+    assert _wait_changed(handle, before), f"{what}: moved, but its plot did not change in {CONTROL_CEILING_S} s"
     while True:
         time.sleep(0.05)
         clock = page.evaluate("() => ({now: performance.now(), pressed: window.__course.pressed, "
@@ -147,7 +161,6 @@ def _check_redraw(page, handle, what: str, act) -> float | None:
         if (quiet and _kernel_idle(page)) or time.monotonic() - started > CONTROL_CEILING_S:
             break
     assert clock["pressed"] is not None, f"{what}: the key press or change was not seen"
-    assert _stable_signature(handle) != before, f"{what}: moved, but its plot did not change"
     assert not _errors(page), f"{what}: error after the move: {_errors(page)}"
     paints = [t for t in clock["paints"] if t >= clock["pressed"]]
     if not paints:  # the picture changed without a paint the hook saw: no end-to-end figure for this move
@@ -157,8 +170,43 @@ def _check_redraw(page, handle, what: str, act) -> float | None:
     print(f"  {what:70s} {latency * 1000:6.0f} ms to the last paint"
           f" (first paint {(paints[0] - clock['pressed']):.0f} ms, {len(paints)} paint(s))")
     assert latency < CONTROL_CEILING_S
-    assert not _errors(page), f"{what}: error after the move: {_errors(page)}"
     return latency
+
+
+def _status(panel) -> str:
+    return panel.evaluate("p => (p.querySelector('.course-panel-status') || {}).textContent || ''")
+
+
+def _toggle_pin(page, panel, what: str, pinned: bool) -> None:
+    """Click the panel's pin button; its picture must change (the ghost appears or goes) and the status say so."""
+    button = panel.query_selector(".course-panel-pin")
+    assert button is not None, f"{what}: no pin button"
+    button.scroll_into_view_if_needed()
+    before = _stable_signature(panel)
+    button.click()
+    assert _wait_changed(panel, before), f"{what}: {'pin' if pinned else 'unpin'} did not change the picture"
+    _stable_signature(panel)
+    status = _status(panel)
+    assert ("pinned" in status) == pinned, f"{what}: status after {'pin' if pinned else 'unpin'}: {status!r}"
+    assert not _errors(page), f"{what}: error after {'pin' if pinned else 'unpin'}: {_errors(page)}"
+
+
+def _check_code(page, panel, what: str) -> None:
+    """Open the panel's code box: a plain PyTorch script for the current setting (no helpers import); close it."""
+    button = panel.query_selector(".course-panel-code")
+    assert button is not None, f"{what}: no code button"
+    button.scroll_into_view_if_needed()
+    button.click()
+    deadline = time.monotonic() + CONTROL_CEILING_S
+    text = ""
+    while time.monotonic() < deadline and "import torch" not in text:
+        time.sleep(0.1)
+        text = panel.evaluate("p => { const t = p.querySelector('.course-panel-code-text textarea');"
+                              " return t && t.offsetParent !== null ? t.value : ''; }")
+    assert "import torch" in text, f"{what}: the code box did not show a script: {text[:200]!r}"
+    assert "import helpers" not in text and "from helpers" not in text, f"{what}: the script imports helpers"
+    button.click()
+    assert not _errors(page), f"{what}: error after opening the code: {_errors(page)}"
 
 
 def _free_direction(handle) -> str:
@@ -206,12 +254,15 @@ def test_notebook_runs_and_every_control_redraws(lab, browser_context, name):
         print(f"\n{name}: Run All {time.monotonic() - started:.1f} s, {len(prompts)} code cells")
         assert not _errors(page), f"{name}: error output after Run All: {_errors(page)}"
 
+        panels = page.query_selector_all(f"{NB} .course-panel")
+        for index, panel in enumerate(panels):  # every move below is timed with a ghost on every panel
+            _toggle_pin(page, panel, f"{name}: panel {index}", pinned=True)
         latencies = []
         sliders = page.query_selector_all(f"{NB} .course-panel .widget-slider .noUi-handle")
         for index, handle in enumerate(sliders):
             label = _label(handle, ".widget-slider")
             latencies.append(_check_redraw(page, handle, f"{name}: slider {index} ({label!r})",
-                          lambda h=handle: (h.focus(), page.keyboard.press(_free_direction(h)))))
+                             lambda h=handle: (h.focus(), page.keyboard.press(_free_direction(h)))))
         dropdowns = page.query_selector_all(f"{NB} .course-panel .widget-dropdown select")
         for index, select in enumerate(dropdowns):
             label = _label(select, ".widget-dropdown")
@@ -219,6 +270,10 @@ def test_notebook_runs_and_every_control_redraws(lab, browser_context, name):
             following = options[(options.index(select.input_value()) + 1) % len(options)]
             what = f"{name}: drop-down {index} ({label!r}) -> option {following!r}"
             latencies.append(_check_redraw(page, select, what, lambda s=select, v=following: s.select_option(v)))
+        for index, panel in enumerate(panels):
+            _check_code(page, panel, f"{name}: panel {index}")
+            _toggle_pin(page, panel, f"{name}: panel {index}", pinned=False)
+        print(f"  {len(panels)} panels: pinned, every control moved with the ghosts shown, code opened, unpinned")
         print("  LATENCY " + _summary(name, [t for t in latencies if t is not None]))
         peak = _kernel_peak_mb(lab)
         print(f"  kernel peak memory {peak:.0f} MB")
