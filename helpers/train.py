@@ -134,7 +134,8 @@ def train(model: nn.Module, split: Split, steps: int = 300, lr: float = 1e-2, op
             xb, yb = split.X_train[idx], split.y_train[idx]
         if transform is not None:
             xb = transform(xb)
-        model.train()
+        if not model.training:  # evaluations and callbacks restore the mode: no recursive call on every update
+            model.train()
         value = data_loss(model(xb), yb, loss)
         if penalty is not None:
             value = value + penalty(model)
