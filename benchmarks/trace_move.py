@@ -189,6 +189,33 @@ def _timeline(stamps: list[dict]) -> tuple[list[str], float | None]:
     return lines, (max(paints) - start if paints else None)
 
 
+PARTS = {"compute": "kernel: compute", "draw": "kernel: draw (artists)", "render": "kernel: Agg render",
+         "png": "kernel: PNG encode"}
+
+
+def breakdown(stamps: list[dict]) -> dict[str, float] | None:
+    """Where one move's time went, in ms: the sum of each kernel part's intervals after the key press (a prefetch
+    compute that ran during the move counts: the move waited for it), and `other` = the latency left over
+    (messages, the kernel's queue, the browser's decode and paint)."""
+    start = next((s["t"] for s in stamps if s["what"] in ("browser: key press", "browser: drop-down change")), None)
+    paints = [s["t"] for s in stamps if s["what"].startswith("browser: paint")]
+    if start is None or not paints:
+        return None
+    parts = {}
+    for name, prefix in PARTS.items():
+        began, total = None, 0.0
+        for s in stamps:
+            if s["what"] == prefix + " start":
+                began = max(s["t"], start)
+            elif s["what"] == prefix + " end" and began is not None:
+                total += max(0.0, min(s["t"], max(paints)) - began)
+                began = None
+        parts[name] = total
+    parts["latency"] = max(paints) - start
+    parts["other"] = parts["latency"] - sum(parts[name] for name in PARTS)
+    return parts
+
+
 def trace(notebook: Path, controls: list[int] | None, moves: int, out: Path | None) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -217,7 +244,7 @@ def trace(notebook: Path, controls: list[int] | None, moves: int, out: Path | No
             _wait(lambda: _idle(page), 60, "an idle kernel after Run All")
             found = _controls(page)
             chosen = range(len(found)) if controls is None else controls
-            latencies = []
+            latencies, breakdowns = [], []
             for index in chosen:
                 kind, handle = found[index]
                 label = handle.evaluate("h => (h.closest('.widget-slider, .widget-dropdown')"
@@ -239,6 +266,10 @@ def trace(notebook: Path, controls: list[int] | None, moves: int, out: Path | No
                     stamps += [json.loads(line) for line in kernel_log.read_text().splitlines() if line.strip()]
                     stamps.sort(key=lambda s: s["t"])
                     lines, latency = _timeline(stamps)
+                    parts = breakdown(stamps)
+                    if parts:
+                        lines.append("  breakdown (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in parts.items()))
+                        breakdowns.append(parts)
                     latencies.append(latency)
                     head = f"{notebook.name} control {index} ({kind} {label!r}) move {step + 1}: " + (
                         f"{latency:.0f} ms to the last paint" if latency is not None else "no paint")
@@ -248,6 +279,9 @@ def trace(notebook: Path, controls: list[int] | None, moves: int, out: Path | No
             if timed:
                 summary = (f"{notebook.name}: {len(timed)} moves, median {statistics.median(timed):.0f} ms, "
                            f"max {max(timed):.0f} ms")
+                if breakdowns:
+                    summary += " | medians (ms): " + ", ".join(
+                        f"{k} {statistics.median(b[k] for b in breakdowns):.0f}" for k in breakdowns[0])
                 report.append(summary)
                 print(summary)
             context.close()
