@@ -823,3 +823,19 @@ def fmt(values, digits: int = 2) -> str:
 
     text = [one(v) for v in array]
     return text[0] if np.ndim(values) == 0 else "[" + " ".join(text) + "]"
+
+
+def layers_table(traces: dict[str, ActivationTrace]) -> str:
+    """One row per run (`traces`: label -> ActivationTrace of a `traced_run`): the range of every hidden layer's
+    std over all recorded steps, the last hidden layer's std at the first and last record, and the share of
+    near-zero units (|h| < NEAR_ZERO on every probe point), mean over layers, at the first and last record."""
+    head = (f"{'':18s}{'std of h, all layers and steps':>32s}{'std, last layer: start -> end':>32s}"
+            f"{'near-zero share (mean over layers): start -> end':>50s}")
+    rows = [head]
+    for label, trace in traces.items():
+        stds = trace.std[np.isfinite(trace.std)]
+        spread = f"{fmt(stds.min())} .. {fmt(stds.max())}"
+        last = f"{fmt(trace.std[-1, 0])} -> {fmt(trace.std[-1, -1])}"
+        near = trace.near_zero.mean(axis=0)
+        rows.append(f"{label:18s}{spread:>32s}{last:>32s}{f'{near[0]:.2f} -> {near[-1]:.2f}':>50s}")
+    return "\n".join(rows)

@@ -114,9 +114,14 @@ def shallow_default(seed):
     return lesson.train_scheme("PyTorch default", "relu", 3, "sgd", steps=150, seed=seed)[2]
 
 
+def layer_runs(seed):
+    return {name: lesson.traced_run(name, "relu", 10, "sgd", seed=seed)[3]
+            for name in ("N(0, 0.01²)", "PyTorch default", "Xavier", "He")}
+
+
 EXPERIMENTS = [relu_depth_table, one_layer, tanh_depth_table, relu_network, he_relu_network, default_variances,
                default_stack, symmetry_runs, zero_gradients, assumption_rows, tanh_loud_input, training_runs,
-               shallow_default]
+               shallow_default, layer_runs]
 
 
 # --- the notebook runs these very calls -------------------------------------------------------------------------------
@@ -322,3 +327,28 @@ def test_9_training_with_adam():
 
 def test_9_pytorch_default_trains_a_shallow_network():
     assert all(lesson.verdict(shallow_default(seed)) == "learns" for seed in SEEDS)  # training loss 0.17 .. 0.29
+
+
+def test_9_layers_over_training():
+    # ReLU, depth 10 (9 hidden layers), SGD lr 0.1, 150 updates, recorded every 10 on the 128 training inputs.
+    # Measured over seeds 0-9 on all three paths (in brackets: the range over seeds and paths).
+    default_still = xavier_grows = he_fewer_near_zero = 0
+    for seed in SEEDS:
+        runs = layer_runs(seed)
+        small, default, xavier, he = (runs[name] for name in ("N(0, 0.01²)", "PyTorch default", "Xavier", "He"))
+        # N(0, 0.01^2): every unit of layers 3-8 below 1e-3 on every point at every step [their std <= 5.3e-5]
+        assert small.near_zero[2:8].min() == 1.0, seed
+        assert small.near_zero.mean(axis=0).min() >= 2 / 3, seed
+        # PyTorch default: the last hidden layer starts at a tenth of the first [0.080 .. 0.124] and SGD leaves it
+        assert default.std[-1, 0] / default.std[0, 0] < 0.2, seed
+        default_still += abs(default.std[-1, -1] / default.std[-1, 0] - 1) < 0.2  # [change 0.1% .. 6.2%]: 10 of 10
+        # Xavier: the last hidden layer's std grows during training [0.004 .. 0.012 -> 0.27 .. 0.64]
+        xavier_grows += xavier.std[-1, -1] > 10 * xavier.std[-1, 0]  # 10 of 10
+        # He: every layer's std stays of order 1 at every step [0.40 .. 1.66]; fewer near-zero (dead) units at the
+        # end than at the start [mean over layers 0.13 .. 0.21 -> 0.06 .. 0.15]
+        assert 0.25 < he.std.min() and he.std.max() < 2.5, seed
+        assert he.near_zero.mean(axis=0)[-1] < 0.25, seed
+        he_fewer_near_zero += he.near_zero.mean(axis=0)[-1] < he.near_zero.mean(axis=0)[0]  # 10 of 10
+    assert default_still >= 9
+    assert xavier_grows >= 8
+    assert he_fewer_near_zero >= 8
