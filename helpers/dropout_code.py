@@ -68,8 +68,8 @@ with torch.no_grad():
         layer.weight.uniform_(-bound, bound)
         layer.bias.uniform_(-bound, bound)
 K = len(ps)
-W = [layer.weight.detach().T.contiguous().expand(K, -1, -1).clone().requires_grad_() for layer in layers]
-b = [layer.bias.detach()[None, :].expand(K, -1, -1).clone().requires_grad_() for layer in layers]
+W = [torch.stack([layer.weight.detach().T] * K).requires_grad_() for layer in layers]  # K copies, (K, in, out)
+b = [torch.stack([layer.bias.detach()[None, :]] * K).requires_grad_() for layer in layers]  # (K, 1, out)
 keep = torch.tensor([1.0 - q for q in ps])[:, None, None]  # each network's probability of keeping a unit
 
 
