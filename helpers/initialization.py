@@ -612,7 +612,8 @@ class ActivationTrace:
 
 class ActivationRecorder:
     """Call it as `after_step(step, model, history)` of `train.train`: every `every` updates it runs the model
-    on `probe` (no gradient, eval mode, no random numbers drawn, so training is unchanged) and records
+    on `probe` (no gradient, no random numbers drawn, so training is unchanged; the lesson's MLPs have no dropout,
+    so train and eval mode compute the same) and records
     each hidden layer's |h| histogram, near-zero share, mean and std. `trace()` returns an ActivationTrace."""
 
     def __init__(self, probe: torch.Tensor, every: int = TRACE_EVERY):
@@ -623,15 +624,12 @@ class ActivationRecorder:
     def __call__(self, step: int, model: nn.Module, history=None) -> None:
         if step % self.every:
             return
-        was_training = model.training
-        model.eval()
         hidden, h = [], self.probe
         with torch.no_grad():
             for module in model:
                 h = module(h)
                 if not isinstance(module, nn.Linear):
                     hidden.append(h)
-        model.train(was_training)
         h = torch.stack(hidden).reshape(len(hidden), -1)  # (layers, probe points x units), float32
         size = h.abs()
         low, high = TRACE_LOG10_RANGE

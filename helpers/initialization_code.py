@@ -104,17 +104,15 @@ else:
 
 _RECORDER = '''\
 def record_layers(step, model, history=None):
-    """Every `every` updates: each hidden layer's h on the training inputs (eval mode, no gradient)."""
+    """Every `every` updates: each hidden layer's h on the training inputs (no gradient; no dropout here)."""
     if step % every:
         return
-    model.eval()
     hidden, h = [], split.X_train
     with torch.no_grad():
         for module in model:
             h = module(h)
             if not isinstance(module, nn.Linear):
                 hidden.append(h)
-    model.train()
     h = torch.stack(hidden).reshape(len(hidden), -1)  # (layers, points x units)
     size = h.abs()
     low, high = LOG10_RANGE
