@@ -25,7 +25,7 @@ Its plots are in `helpers.gradients_plots`.
 import copy
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -240,7 +240,13 @@ class Run:
     step_loss: np.ndarray
     steps: int = 0
     diverged_at: int | None = None
-    layers: "LayerRecord | None" = None
+    recorder: "_LayerRecorder | None" = field(default=None, repr=False)
+
+    @functools.cached_property
+    def layers(self) -> "LayerRecord | None":
+        """Each layer's weight gradient over training (`LayerRecord`), if the run recorded it (`record_every`).
+        Summarized on first use, so a run whose layers are never looked at does not pay for the histograms."""
+        return self.recorder.result() if self.recorder is not None else None
 
     @property
     def diverged(self) -> bool:
@@ -287,40 +293,45 @@ class LayerRecord:
 class _LayerRecorder:
     """Collects a `LayerRecord`, one row per recorded update (`every` updates apart, and the last one).
 
-    All layers are binned in one pass (one concatenated tensor, `bincount` on layer x bin), so a record costs
-    about as much as a few elementwise operations on the weights, not one histogram call per layer.
+    A record only copies the weights' gradients into one flat row; `result` then bins every row and every layer in
+    one pass (`index_add_` and `bincount` over record x layer x bin), so recording costs little per update.
     """
 
     def __init__(self, weights, every: int):
         self.weights, self.every = weights, every
         self.size = torch.tensor([w.numel() for w in weights], dtype=torch.float64)
         self.layer_id = torch.repeat_interleave(torch.arange(len(weights)), self.size.long())
-        self.inner_edges = torch.tensor(HIST_EDGES[1:-1])
         self.steps, self.rows = [], []
 
     def record(self, step: int, last: bool) -> None:
         if (step - 1) % self.every and not last:
             return
-        n, bins = len(self.weights), len(HIST_EDGES) - 1
-        g = torch.cat([w.grad.detach().flatten() for w in self.weights]).double()
-        size, layer = self.size, self.layer_id
-        a = g.abs()
-        mean = torch.zeros(n, dtype=torch.float64).index_add_(0, layer, a) / size
-        mean_g = torch.zeros(n, dtype=torch.float64).index_add_(0, layer, g) / size
-        centred = g - mean_g[layer]
-        std = (torch.zeros(n, dtype=torch.float64).index_add_(0, layer, centred * centred) / (size - 1)).sqrt()
-        near = torch.zeros(n, dtype=torch.float64).index_add_(0, layer, (a < NEAR_ZERO * mean[-1]).double()) / size
-        which = torch.bucketize(torch.log10(a).clamp(HIST_EDGES[0], HIST_EDGES[-1]), self.inner_edges)
-        hist = torch.bincount(layer * bins + which, weights=(a > 0).double(), minlength=n * bins).reshape(n, bins)
         self.steps.append(step)
-        self.rows.append((hist.numpy(), mean.numpy(), std.numpy(), near.numpy()))
+        self.rows.append(torch.cat([w.grad.detach().flatten() for w in self.weights]))
 
     def result(self) -> LayerRecord:
-        n, bins = len(self.weights), len(HIST_EDGES) - 1
-        parts = [np.array(part) for part in zip(*self.rows, strict=True)] if self.rows else \
-            [np.zeros((0, n, bins)), np.zeros((0, n)), np.zeros((0, n)), np.zeros((0, n))]
-        return LayerRecord(step=np.array(self.steps, dtype=int), hist=parts[0], mean_abs=parts[1], std=parts[2],
-                           near_zero=parts[3], size=self.size.numpy().astype(int))
+        n, bins, rows = len(self.weights), len(HIST_EDGES) - 1, len(self.rows)
+        size, layer = self.size, self.layer_id
+        if not rows:
+            return LayerRecord(step=np.zeros(0, dtype=int), hist=np.zeros((0, n, bins)), mean_abs=np.zeros((0, n)),
+                               std=np.zeros((0, n)), near_zero=np.zeros((0, n)), size=size.numpy().astype(int))
+        g = torch.stack(self.rows).double()  # (records, entries)
+        a = g.abs()
+
+        def per_layer(values):  # (records, entries) -> (records, layers): the sum over each layer's entries
+            return torch.zeros(rows, n, dtype=torch.float64).index_add_(1, layer, values)
+
+        mean = per_layer(a) / size
+        centred = g - (per_layer(g) / size)[:, layer]
+        std = (per_layer(centred * centred) / (size - 1)).sqrt()
+        near = per_layer((a < NEAR_ZERO * mean[:, -1:]).double()) / size
+        width = HIST_EDGES[1] - HIST_EDGES[0]  # equal bins: the bin index is arithmetic, as np.histogram's
+        which = ((torch.log10(a) - HIST_EDGES[0]) / width).floor().clamp(0, bins - 1).long()
+        cell = (torch.arange(rows)[:, None] * n + layer) * bins + which
+        hist = torch.bincount(cell.flatten(), weights=(a > 0).double().flatten(), minlength=rows * n * bins)
+        return LayerRecord(step=np.array(self.steps, dtype=int), hist=hist.reshape(rows, n, bins).numpy(),
+                           mean_abs=mean.numpy(), std=std.numpy(), near_zero=near.numpy(),
+                           size=size.numpy().astype(int))
 
 
 def moons_split(n: int = 400, seed: int = 0, dtype: torch.dtype = torch.float32) -> data.Split:
@@ -391,8 +402,7 @@ def train_recording(model: nn.Module, split: data.Split, steps: int = 100, lr: f
     if run.diverged_at is not None:
         run.update_ratio = ratios[: run.diverged_at - 1]
         run.grad_norm = grad_norm[: run.diverged_at - 1]
-    if recorder is not None:
-        run.layers = recorder.result()
+    run.recorder = recorder
     model.eval()
     return run
 
