@@ -307,7 +307,8 @@ def test_sigmoid_first_layer_gradient_stays_far_below_the_last_at_every_update()
         run = _panel_run("off", seed, activation="sigmoid", init="xavier_normal", gain=1.0)
         assert not run.diverged and len(run.layers.step) == 60, seed
         worst.append(run.layers.first_last_ratio().max())
-    # largest ratio over the 60 updates, seeds 0-9: 0.0029 .. 0.034 (native), 0.0019 .. 0.015 (avx2), 0.0021 .. 0.040 (default)
+    # largest ratio over the 60 updates, seeds 0-9: 0.0029 .. 0.034 (native), 0.0019 .. 0.015 (avx2),
+    # 0.0021 .. 0.040 (default)
     assert max(worst) < 0.1, worst
 
 
