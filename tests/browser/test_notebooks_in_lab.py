@@ -184,10 +184,13 @@ def _toggle_pin(page, panel, what: str, pinned: bool) -> None:
     button.scroll_into_view_if_needed()
     before = _stable_signature(panel)
     button.click()
-    assert _wait_changed(panel, before), f"{what}: {'pin' if pinned else 'unpin'} did not change the picture"
-    _stable_signature(panel)
+    deadline = time.monotonic() + CONTROL_CEILING_S
+    while ("pinned" in _status(panel)) != pinned and time.monotonic() < deadline:
+        time.sleep(0.05)
     status = _status(panel)
     assert ("pinned" in status) == pinned, f"{what}: status after {'pin' if pinned else 'unpin'}: {status!r}"
+    assert _wait_changed(panel, before), f"{what}: {'pin' if pinned else 'unpin'} did not change the picture"
+    _stable_signature(panel)
     assert not _errors(page), f"{what}: error after {'pin' if pinned else 'unpin'}: {_errors(page)}"
 
 
