@@ -16,6 +16,7 @@ so one update is one epoch and more data never means more updates. The remedies:
 
 import copy
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -187,16 +188,119 @@ class SizeAtConvergence:
 
 
 def smaller_model_at_convergence(width: int = 8, long_steps: int = 3000, seed: int = 0) -> SizeAtConvergence:
+    """`smaller_models_at_convergence` for one seed."""
+    return smaller_models_at_convergence(width, long_steps, seeds=(seed,))[0]
+
+
+def smaller_models_at_convergence(width: int = 8, long_steps: int = 3000, seeds=(0, 1, 2)) -> list[SizeAtConvergence]:
     """Is a narrow network too small, or only slower? Train it for `long_steps` full-batch updates (checks every
-    10) and compare its best check with the big network's early-stopped one (same data, seed, Adam, lr)."""
+    10) and compare its best check with the big network's early-stopped one (same data, seed, Adam, lr), per seed.
+
+    The long runs of all `seeds` train at once (`train_moons_stacked`); the 300-update runs are `overfit_run`'s."""
     check_int("long_steps", long_steps, STEPS)
-    big = overfit_run(seed=seed).history
-    small = overfit_run(width=width, seed=seed).history
-    long_run = train_moons(width=width, steps=long_steps, patience=long_steps, seed=seed)  # never stops: restores
-    long = long_run.history                                                               # its lowest check
-    big_test = test_scores(overfit_run(seed=seed)).restored_loss
-    return SizeAtConvergence(big.best_val_loss, big.best_step, small.val_loss[-1], long.best_val_loss, long.best_step,
-                             long.train_loss[-1], long.val_loss[-1], big_test, test_scores(long_run).restored_loss)
+    seeds = tuple(seeds)
+    long_runs = train_moons_stacked(width=width, steps=long_steps, seeds=seeds)
+    out = []
+    for seed, long in zip(seeds, long_runs, strict=True):
+        big = overfit_run(seed=seed)
+        small = overfit_run(width=width, seed=seed).history
+        h = long.history
+        out.append(SizeAtConvergence(big.history.best_val_loss, big.history.best_step, small.val_loss[-1],
+                                     h.best_val_loss, h.best_step, h.train_loss[-1], h.val_loss[-1],
+                                     test_scores(big).restored_loss, test_scores(long).restored_loss))
+    return out
+
+
+def train_moons_stacked(width: int = 8, depth: int = 3, steps: int = STEPS, lr: float = LR,
+                        eval_every: int = EVAL_EVERY, seeds=(0, 1, 2)) -> list[Run]:
+    """`train_moons(width, depth, steps, lr, eval_every, patience=steps, seed=s)` for every seed in `seeds`, trained
+    side by side: layer k of all the networks is one (S, n_in, n_out) tensor, and x W + b one batched matmul.
+
+    Each network starts from `overfit.big_model(width, depth, seed=s)`'s weights and sees only its own data
+    (`overfit.moons_split(50, seed=s)`); the summed loss gives each its own gradient, and Adam acts elementwise,
+    so stacking only saves Python overhead per update. The last digits differ from `train_moons`' runs (other
+    kernels), and a network's last digits also depend on which seeds share its stack (vectorized kernels split a
+    tensor by position): the same `seeds` give the same runs.
+    Each run's `restored` holds the weights of its lowest validation check (patience = `steps`:
+    early stopping never stops, it restores the minimum)."""
+    check_int("width", width, 1)
+    check_int("depth", depth, 1)
+    check_int("steps", steps, 1)
+    check_float("lr", lr, 0.0, low_open=True)
+    check_int("eval_every", eval_every, 1)
+    seeds = tuple(seeds)
+    if not seeds:
+        raise ValueError("seeds must not be empty")
+    for s in seeds:
+        check_int("seed", s, 0)
+    splits = [overfit.moons_split(50, seed=s) for s in seeds]
+    models_ = [overfit.big_model(width=width, depth=depth, seed=s) for s in seeds]
+    layers = [models.linear_layers(m) for m in models_]
+    params = []
+    for k in range(len(layers[0])):
+        params += [torch.stack([ls[k].weight.detach().T for ls in layers]).contiguous().requires_grad_(),
+                   torch.stack([ls[k].bias.detach()[None, :] for ls in layers]).contiguous().requires_grad_()]
+    X_train = torch.stack([sp.X_train for sp in splits])
+    y_train = torch.stack([sp.y_train for sp in splits])
+    X_val = torch.stack([sp.X_val for sp in splits])
+    y_val = torch.stack([sp.y_val for sp in splits])
+    histories = [train.History() for _ in seeds]
+    best_params = [None] * len(seeds)
+
+    def logits(X):
+        for k in range(0, len(params), 2):
+            X = torch.baddbmm(params[k + 1], X, params[k])
+            if k < len(params) - 2:
+                X = torch.relu(X)
+        return X.squeeze(-1)
+
+    def per_seed_bce(out, y):
+        return nn.functional.binary_cross_entropy_with_logits(out, y, reduction="none").mean(-1)
+
+    @torch.no_grad()
+    def record(step):
+        out_train, out_val = logits(X_train), logits(X_val)
+        train_loss, val_loss = per_seed_bce(out_train, y_train).tolist(), per_seed_bce(out_val, y_val).tolist()
+        train_acc = ((out_train > 0).float() == y_train).float().mean(-1).tolist()
+        val_acc = ((out_val > 0).float() == y_val).float().mean(-1).tolist()
+        for i, h in enumerate(histories):
+            h.step.append(step)
+            h.train_loss.append(train_loss[i])
+            h.val_loss.append(val_loss[i])
+            h.train_acc.append(train_acc[i])
+            h.val_acc.append(val_acc[i])
+            if math.isfinite(val_loss[i]) and val_loss[i] < h.best_val_loss:
+                h.best_val_loss, h.best_step = val_loss[i], step
+                best_params[i] = [p[i].detach().clone() for p in params]
+
+    opt = torch.optim.Adam(params, lr=lr)
+    record(0)
+    for step in range(1, steps + 1):
+        loss = per_seed_bce(logits(X_train), y_train).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % eval_every == 0 or step == steps:
+            record(step)
+    runs = []
+    for i, (seed, model, split, h) in enumerate(zip(seeds, models_, splits, histories, strict=True)):
+        _load_slice(model, params, i)
+        restored = copy.deepcopy(model)
+        _load_slice(restored, best_params[i], None)
+        run = Run(h, model.eval(), split, seed, stopped_at=h.step[-1], best_step=h.best_step, restored=restored.eval())
+        runs.append(run)
+    return runs
+
+
+@torch.no_grad()
+def _load_slice(model: nn.Module, params, index) -> None:
+    """Copy network `index` of stacked `params` (or unstacked per-network `params`, index None) into `model`."""
+    for k, layer in enumerate(models.linear_layers(model)):
+        w, b = params[2 * k], params[2 * k + 1]
+        if index is not None:
+            w, b = w[index], b[index]
+        layer.weight.copy_(w.T)
+        layer.bias.copy_(b[0])
 
 
 def l2_penalty(lam: float):

@@ -35,7 +35,7 @@ NOTEBOOK_CALLS = [
     "capacity.width_family(n, seed=0)",
     "capacity.lowest_validation_width(fam, 400)",
     "remedies.overfit_run(**{**remedies.PANEL_DEFAULT, name: value}, seed=0)",
-    "remedies.smaller_model_at_convergence(width=8, long_steps=3000, seed=s)",
+    "remedies.smaller_models_at_convergence(width=8, long_steps=3000, seeds=range(3))",
     "remedies.train_moons(depth=2, seed=s).history",
     "remedies.overfit_run(seed=s)",
     "remedies.test_scores(run)",
@@ -202,9 +202,11 @@ def test_width_8_is_slower_not_too_small():
     # turned up), and the best checks are close: within about 0.1 either way, neither size reliably better.
     # Both checks were picked on the validation set (width 8 among 300 checks, the big one among 30), so the
     # comparison is made on the test split, which chose nothing.
+    # Seeds 0-2 are stacked as the notebook stacks them (a network's last digits depend on its stack's seeds).
     diffs = []
-    for seed in TEN:
-        c = remedies.smaller_model_at_convergence(width=8, long_steps=3000, seed=seed)
+    runs = (remedies.smaller_models_at_convergence(width=8, long_steps=3000, seeds=range(3))
+            + remedies.smaller_models_at_convergence(width=8, long_steps=3000, seeds=range(3, 10)))
+    for seed, c in zip(TEN, runs, strict=True):
         short = remedies.overfit_run(width=8, seed=seed).history
         assert c.small_long_train < short.train_loss[-1] - 0.1            # it keeps fitting: 0.001-0.23 vs 0.2-0.44
         assert c.small_long_val > 1.15 * c.small_best                     # and its validation loss turns up

@@ -78,15 +78,33 @@ def test_panel_marks_early_stopping_only_with_patience():
 def test_smaller_model_at_convergence_reads_the_runs_it_names():
     torch.set_num_threads(1)
     c = remedies.smaller_model_at_convergence(width=4, long_steps=400, seed=3)
-    long = remedies.train_moons(width=4, steps=400, seed=3).history
-    assert c.small_best == long.best_val_loss and c.small_long_train == long.train_loss[-1]
+    long = remedies.train_moons_stacked(width=4, steps=400, seeds=(3,))[0]
+    assert c.small_best == long.history.best_val_loss and c.small_long_train == long.history.train_loss[-1]
+    assert c.small_best_step == long.best_step == long.history.best_step
+    assert c.small_best_test == remedies.test_scores(long).restored_loss
     assert c.big_best == remedies.overfit_run(seed=3).history.best_val_loss
     assert c.big_best_test == remedies.test_scores(remedies.overfit_run(seed=3)).restored_loss
-    restored = remedies.train_moons(width=4, steps=400, patience=400, seed=3)   # never stops: its lowest check
-    assert restored.best_step == long.best_step
-    assert c.small_best_test == remedies.test_scores(restored).restored_loss
+    assert c.small_300 == remedies.overfit_run(width=4, seed=3).history.val_loss[-1]
     with pytest.raises(ValueError, match="long_steps"):
         remedies.smaller_model_at_convergence(long_steps=100)
+
+
+def test_stacked_runs_match_one_at_a_time_runs():
+    torch.set_num_threads(1)
+    stacked = remedies.train_moons_stacked(width=4, steps=200, seeds=(3, 4))
+    assert [r.seed for r in stacked] == [3, 4]
+    for run in stacked:
+        alone = remedies.train_moons(width=4, steps=200, patience=200, seed=run.seed)   # never stops: its lowest check
+        assert run.history.step == alone.history.step
+        np.testing.assert_allclose(run.history.train_loss, alone.history.train_loss, rtol=1e-4)
+        np.testing.assert_allclose(run.history.val_loss, alone.history.val_loss, rtol=1e-4)
+        assert run.best_step == alone.best_step
+        assert remedies.test_scores(run).restored_loss == pytest.approx(remedies.test_scores(alone).restored_loss,
+                                                                         rel=1e-4)
+    again = remedies.train_moons_stacked(width=4, steps=200, seeds=(3, 4))
+    assert [r.history.val_loss for r in again] == [r.history.val_loss for r in stacked]
+    with pytest.raises(ValueError, match="seeds"):
+        remedies.train_moons_stacked(seeds=())
 
 
 def test_l2_penalty_sums_squared_weights_not_biases():
