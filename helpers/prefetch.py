@@ -25,7 +25,9 @@ from collections.abc import Callable
 import ipywidgets as W
 
 DELAY_S = 0.1  # after the render: its PNG encode and send (10-15 ms on a quiet machine) finish first
-MAX_COMPUTE_S = 1.0  # a panel whose compute takes longer than this is not prefetched (it would hold the kernel)
+# A move that lands off the prefetched settings waits for the one compute in flight, then does its own: prefetching
+# only panels whose compute takes at most this keeps such a move's worst case near 2 x 0.25 s + its draw.
+MAX_COMPUTE_S = 0.25
 
 
 def cache_key(kwargs: dict) -> tuple:
