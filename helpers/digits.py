@@ -75,9 +75,9 @@ def shift(images: torch.Tensor, generator: torch.Generator, fraction: float = 1.
     dj = torch.randint(0, 3, (n,), generator=generator)
     keep = torch.rand(n, generator=generator) >= fraction
     di[keep], dj[keep] = 1, 1
-    rows = (di[:, None] + torch.arange(8)[None, :])[:, :, None]  # (n, 8, 1)
-    cols = (dj[:, None] + torch.arange(8)[None, :])[:, None, :]  # (n, 1, 8)
-    return padded[torch.arange(n)[:, None, None], rows, cols]
+    window = (torch.arange(8)[:, None] * 10 + torch.arange(8)[None, :]).reshape(1, 64)  # an 8x8 window of the 10x10
+    index = (di * 10 + dj)[:, None] + window                                             # moved to row di, column dj
+    return torch.gather(padded.reshape(n, 100), 1, index).reshape(n, 8, 8)
 
 
 def augment(images: torch.Tensor, kind: str, sigma: float, generator: torch.Generator) -> torch.Tensor:

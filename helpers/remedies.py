@@ -214,7 +214,8 @@ def smaller_models_at_convergence(width: int = 8, long_steps: int = 3000, seeds=
 def train_moons_stacked(width: int = 8, depth: int = 3, steps: int = STEPS, lr: float = LR,
                         eval_every: int = EVAL_EVERY, seeds=(0, 1, 2)) -> list[Run]:
     """`train_moons(width, depth, steps, lr, eval_every, patience=steps, seed=s)` for every seed in `seeds`, trained
-    side by side: layer k of all the networks is one (S, n_in, n_out) tensor, and x W + b one batched matmul.
+    side by side: layer k of all the networks is one (S, n_in, n_out) view of one flat tensor (Adam makes one
+    update per step, not one per layer), and x W + b one batched matmul.
 
     Each network starts from `overfit.big_model(width, depth, seed=s)`'s weights and sees only its own data
     (`overfit.moons_split(50, seed=s)`); the summed loss gives each its own gradient, and Adam acts elementwise,
@@ -236,10 +237,16 @@ def train_moons_stacked(width: int = 8, depth: int = 3, steps: int = STEPS, lr: 
     splits = [overfit.moons_split(50, seed=s) for s in seeds]
     models_ = [overfit.big_model(width=width, depth=depth, seed=s) for s in seeds]
     layers = [models.linear_layers(m) for m in models_]
-    params = []
+    stacked = []
     for k in range(len(layers[0])):
-        params += [torch.stack([ls[k].weight.detach().T for ls in layers]).contiguous().requires_grad_(),
-                   torch.stack([ls[k].bias.detach()[None, :] for ls in layers]).contiguous().requires_grad_()]
+        stacked += [torch.stack([ls[k].weight.detach().T for ls in layers]),
+                    torch.stack([ls[k].bias.detach()[None, :] for ls in layers])]
+    shapes = [p.shape for p in stacked]
+    flat = torch.cat([p.reshape(-1) for p in stacked]).requires_grad_()   # one tensor: one Adam update per step
+
+    def unflatten(values):
+        return [part.view(shape) for part, shape in zip(values.split([s.numel() for s in shapes]), shapes, strict=True)]
+
     X_train = torch.stack([sp.X_train for sp in splits])
     y_train = torch.stack([sp.y_train for sp in splits])
     X_val = torch.stack([sp.X_val for sp in splits])
@@ -248,6 +255,7 @@ def train_moons_stacked(width: int = 8, depth: int = 3, steps: int = STEPS, lr: 
     best_params = [None] * len(seeds)
 
     def logits(X):
+        params = unflatten(flat)
         for k in range(0, len(params), 2):
             X = torch.baddbmm(params[k + 1], X, params[k])
             if k < len(params) - 2:
@@ -271,9 +279,9 @@ def train_moons_stacked(width: int = 8, depth: int = 3, steps: int = STEPS, lr: 
             h.val_acc.append(val_acc[i])
             if math.isfinite(val_loss[i]) and val_loss[i] < h.best_val_loss:
                 h.best_val_loss, h.best_step = val_loss[i], step
-                best_params[i] = [p[i].detach().clone() for p in params]
+                best_params[i] = [p[i].detach().clone() for p in unflatten(flat)]
 
-    opt = torch.optim.Adam(params, lr=lr)
+    opt = torch.optim.Adam([flat], lr=lr)
     record(0)
     for step in range(1, steps + 1):
         loss = per_seed_bce(logits(X_train), y_train).sum()
@@ -284,7 +292,7 @@ def train_moons_stacked(width: int = 8, depth: int = 3, steps: int = STEPS, lr: 
             record(step)
     runs = []
     for i, (seed, model, split, h) in enumerate(zip(seeds, models_, splits, histories, strict=True)):
-        _load_slice(model, params, i)
+        _load_slice(model, unflatten(flat.detach()), i)
         restored = copy.deepcopy(model)
         _load_slice(restored, best_params[i], None)
         run = Run(h, model.eval(), split, seed, stopped_at=h.step[-1], best_step=h.best_step, restored=restored.eval())
