@@ -666,6 +666,87 @@ def traced_run(scheme: str = "He", activation: str = "relu", depth: int = 10, op
     return model, split, history, recorder.trace()
 
 
+def _hidden_layers(model: nn.Module, X: torch.Tensor) -> list[torch.Tensor]:
+    """Each hidden layer's h_l (after its activation) for the inputs X, without gradient."""
+    hidden, h = [], X
+    with torch.no_grad():
+        for module in model:
+            h = module(h)
+            if not isinstance(module, nn.Linear):
+                hidden.append(h)
+    return hidden
+
+
+def initial_model(scheme: str = "He", activation: str = "relu", depth: int = 10, seed: int = 0) -> nn.Module:
+    """The network `traced_run` starts from (the same `models.mlp` call, so the same weights), before training."""
+    check_choice("scheme", scheme, TRAIN_SCHEMES)
+    check_choice("activation", activation, ACTIVATIONS)
+    check_int("depth", depth, 2)
+    name, std = TRAIN_SCHEMES[scheme]
+    return models.mlp(2, [64] * (depth - 1), 1, activation=activation, init=name, std=std or 0.01, seed=seed)
+
+
+@dataclass
+class SignalSplit:
+    """Per hidden layer (index l - 1), at the start and end of a `traced_run`, on the training inputs:
+    `pooled_*` is the std of h_l over units and inputs together (what the layers panel draws); `signal_*` is the
+    std across inputs, sqrt(mean over units j of Var_x h_l[x, j]): the part of h_l that depends on the input (a
+    bias, the same for every input, adds to the pooled std and not to this one); `zero_*` is the share of units
+    exactly 0 on every input (dead ReLU units)."""
+
+    pooled_start: np.ndarray
+    pooled_end: np.ndarray
+    signal_start: np.ndarray
+    signal_end: np.ndarray
+    zero_start: np.ndarray
+    zero_end: np.ndarray
+
+
+def _split_of(model: nn.Module, X: torch.Tensor):
+    hidden = _hidden_layers(model, X)
+    pooled = np.array([h.std(unbiased=False).item() for h in hidden])
+    signal = np.array([h.var(dim=0, unbiased=False).mean().sqrt().item() for h in hidden])
+    zero = np.array([(h == 0).all(dim=0).float().mean().item() for h in hidden])
+    return pooled, signal, zero
+
+
+@lru_cache(maxsize=16)
+def signal_split(scheme: str = "He", activation: str = "relu", depth: int = 10, optimizer: str = "sgd",
+                 seed: int = 0) -> SignalSplit:
+    """Pooled std vs std across inputs of every hidden layer, before and after the cached `traced_run`."""
+    model, split, _, _ = traced_run(scheme, activation, depth, optimizer, seed=seed)
+    start = _split_of(initial_model(scheme, activation, depth, seed), split.X_train)
+    end = _split_of(model, split.X_train)
+    return SignalSplit(start[0], end[0], start[1], end[1], start[2], end[2])
+
+
+def signal_table(result: SignalSplit) -> str:
+    """One row per hidden layer: pooled std, std across inputs and share of units exactly 0, start -> end."""
+    rows = [f"{'layer':>5s}{'pooled std: start -> end':>28s}{'std across inputs: start -> end':>36s}"
+            f"{'units exactly 0: start -> end':>32s}"]
+    for l in range(len(result.pooled_start)):
+        pooled = f"{fmt(result.pooled_start[l])} -> {fmt(result.pooled_end[l])}"
+        signal = f"{fmt(result.signal_start[l])} -> {fmt(result.signal_end[l])}"
+        zero = f"{result.zero_start[l]:.0%} -> {result.zero_end[l]:.0%}"
+        rows.append(f"{l + 1:5d}{pooled:>28s}{signal:>36s}{zero:>32s}")
+    return "\n".join(rows)
+
+
+def init_gradients(scheme: str = "He", activation: str = "relu", depth: int = 10, seed: int = 0) -> dict:
+    """At initialization, on the training inputs of `moons_split(seed)`, binary cross-entropy: the largest
+    |dL/dW| and |dL/db| of each weight layer (index l - 1, the output layer last), and the std of the output
+    logit. dL/db_l = sum over inputs of delta_l, which h_(l-1) does not scale; dL/dW_l = delta_l h_(l-1)^T does."""
+    model = initial_model(scheme, activation, depth, seed)
+    split = moons_split(seed)
+    logits = model(split.X_train).reshape(-1)
+    loss = nn.functional.binary_cross_entropy_with_logits(logits, split.y_train.float().reshape(-1))
+    loss.backward()
+    linear = [m for m in model if isinstance(m, nn.Linear)]
+    return {"weight": np.array([m.weight.grad.abs().max().item() for m in linear]),
+            "bias": np.array([m.bias.grad.abs().max().item() for m in linear]),
+            "logit_std": logits.detach().std().item()}
+
+
 # ---------------------------------------------------------------------------------------------
 # the exercise: check a learner's He init statistically
 # ---------------------------------------------------------------------------------------------
@@ -827,7 +908,7 @@ def layers_table(traces: dict[str, ActivationTrace]) -> str:
     """One row per run (`traces`: label -> ActivationTrace of a `traced_run`): the range of every hidden layer's
     std over all recorded steps, the last hidden layer's std at the first and last record, and the share of
     near-zero units (|h| < NEAR_ZERO on every probe point), mean over layers, at the first and last record."""
-    head = (f"{'':18s}{'std of h, all layers and steps':>32s}{'std, last layer: start -> end':>32s}"
+    head = (f"{'':18s}{'std of h, all layers and steps':>32s}{'std, last hidden layer: start -> end':>39s}"
             f"{'near-zero share (mean over layers): start -> end':>50s}")
     rows = [head]
     for label, trace in traces.items():
@@ -835,5 +916,5 @@ def layers_table(traces: dict[str, ActivationTrace]) -> str:
         spread = f"{fmt(stds.min())} .. {fmt(stds.max())}"
         last = f"{fmt(trace.std[-1, 0])} -> {fmt(trace.std[-1, -1])}"
         near = trace.near_zero.mean(axis=0)
-        rows.append(f"{label:18s}{spread:>32s}{last:>32s}{f'{near[0]:.2f} -> {near[-1]:.2f}':>50s}")
+        rows.append(f"{label:18s}{spread:>32s}{last:>39s}{f'{near[0]:.2f} -> {near[-1]:.2f}':>50s}")
     return "\n".join(rows)

@@ -424,7 +424,7 @@ class LayersFigure:
         bar = self.fig.colorbar(self.image, ax=self.ax_image)
         bar.set_label("log10 count")
         self.ax_image.set_xlabel("update step")
-        self.ax_image.set_ylabel("log10 |h| (≤ -8: 0 or tiny)")
+        self.ax_image.set_ylabel("log10 |h| (bottom row ≤ -8: 0 or tiny;\ntop row ≥ 2, or nan)")
         self.ax_image.grid(False)
         self.lines = {}
         for name, ax in (("near", self.ax_near), ("mean", self.ax_mean), ("std", self.ax_std)):

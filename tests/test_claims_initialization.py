@@ -119,9 +119,18 @@ def layer_runs(seed):
             for name in ("N(0, 0.01²)", "PyTorch default", "Xavier", "He")}
 
 
+def signal_splits(seed):
+    return (lesson.signal_split("N(0, 0.01²)", "relu", 10, "sgd", seed=seed),
+            lesson.signal_split("PyTorch default", "relu", 10, "sgd", seed=seed))
+
+
+def small_init_gradients(seed):
+    return lesson.init_gradients("N(0, 0.01²)", "relu", 10, seed=seed)
+
+
 EXPERIMENTS = [relu_depth_table, one_layer, tanh_depth_table, relu_network, he_relu_network, default_variances,
                default_stack, symmetry_runs, zero_gradients, assumption_rows, tanh_loud_input, training_runs,
-               shallow_default, layer_runs]
+               shallow_default, layer_runs, signal_splits, small_init_gradients]
 
 
 # --- the notebook runs these very calls -------------------------------------------------------------------------------
@@ -352,3 +361,41 @@ def test_9_layers_over_training():
     assert default_still >= 9
     assert xavier_grows >= 8
     assert he_fewer_near_zero >= 8
+
+
+def test_9_what_grows_in_the_top_layers_is_the_bias():
+    # ReLU, depth 10, SGD, 150 updates, on the 128 training inputs, before and after training. "Signal": the std
+    # across inputs (bias excluded); "pooled": the std the layers panel draws. Ranges printed with -s.
+    growth, share, default_share = [], [], []
+    for seed in SEEDS:
+        small, default = signal_splits(seed)
+        growth.append(small.pooled_end[-1] / small.pooled_start[-1])
+        share.append(small.signal_end[-1] / small.pooled_end[-1])
+        default_share.append(max(default.signal_start[-1] / default.pooled_start[-1],
+                                 default.signal_end[-1] / default.pooled_end[-1]))
+        # N(0, 0.01^2): the last hidden layer's pooled std grows by orders of magnitude, yet at the end its std
+        # across inputs is a vanishing part of it: the growth is the bias
+        assert growth[-1] > 1e3 and share[-1] < 1e-4, seed
+        # more units exactly 0 in layers 6-9 at the end than at the start (the biases push them below 0)
+        assert (small.zero_end[5:] >= small.zero_start[5:]).all(), seed
+        assert small.zero_end[5:].sum() > small.zero_start[5:].sum(), seed
+        # PyTorch default: the last hidden layer's std across inputs is "hundreds of times smaller" than its pooled
+        # std, at the start and at the end
+        assert default_share[-1] < 1 / 100, seed
+    print(f"\nN(0, 0.01²) pooled growth {min(growth):.3g} .. {max(growth):.3g}, signal / pooled at the end "
+          f"{min(share):.2e} .. {max(share):.2e}; default signal / pooled "
+          f"{min(default_share):.2e} .. {max(default_share):.2e}")
+
+
+def test_9_small_init_weight_gradients_below_adam_eps_bias_gradients_above():
+    # N(0, 0.01^2) + ReLU, depth 10, at init: every weight gradient far below Adam's eps = 1e-8 [at most 6.4e-13];
+    # the biases of the top hidden layers 7-9 get gradients above it [largest |dL/db| per layer at least 5.4e-6]
+    # (the output bias's is 0 on a seed whose training classes are balanced: every logit is about 0)
+    weight, bias = [], []
+    for seed in SEEDS:
+        grads = small_init_gradients(seed)
+        weight.append(grads["weight"].max())
+        bias.append(grads["bias"][6:9].min())
+        assert weight[-1] < 1e-10 and bias[-1] > 1e-7, seed
+    print(f"\nlargest |dL/dW| {min(weight):.2e} .. {max(weight):.2e}; "
+          f"layers 7-9 largest |dL/db| at least {min(bias):.2e}")

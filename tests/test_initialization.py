@@ -375,3 +375,44 @@ def test_layers_panel_draws_every_layer_choice_and_a_diverged_run():
     assert panel.error.value == ""
     assert any("diverged" in t.get_text() for ax in panel.fig.axes for t in ax.texts if t.get_visible())
     panel.fig.canvas.draw()
+
+
+def test_signal_split_separates_the_bias_from_the_input_dependent_part():
+    # a layer whose weights are 0 outputs its bias for every input: pooled std > 0, std across inputs exactly 0
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    with torch.no_grad():
+        model[0].weight.zero_()
+        model[0].bias.copy_(torch.tensor([1.0, 3.0, -2.0]))
+    pooled, signal, zero = lesson._split_of(model, torch.randn(5, 2))
+    assert pooled[0] == pytest.approx(np.std([1.0, 3.0, 0.0])) and signal[0] == 0.0
+    assert zero[0] == pytest.approx(1 / 3)  # the unit with bias -2 is exactly 0 on every input
+    # the ordinary case: the std across inputs is the rms over units of each unit's std over inputs
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh())
+    X = torch.randn(50, 2)
+    h = model(X).detach().numpy()
+    pooled, signal, _ = lesson._split_of(model, X)
+    assert signal[0] == pytest.approx(math.sqrt(h.var(axis=0).mean()), rel=1e-5)
+    assert pooled[0] == pytest.approx(h.std(), rel=1e-5)
+
+
+def test_signal_table_and_initial_model():
+    result = lesson.SignalSplit(*(np.array([0.5, 1e-9]),) * 4, np.array([0.0, 0.25]), np.array([0.0, 0.5]))
+    text = lesson.signal_table(result)
+    assert "1.0e-09 -> 1.0e-09" in text and "25% -> 50%" in text and len(text.splitlines()) == 3
+    # initial_model is traced_run's network before training: the same pooled std as its first record
+    trace = lesson.traced_run("He", "relu", 3, "sgd", seed=1, steps=10)[3]
+    pooled, _, _ = lesson._split_of(lesson.initial_model("He", "relu", 3, seed=1), lesson.moons_split(1).X_train)
+    np.testing.assert_allclose(pooled, trace.std[:, 0], rtol=1e-5)
+    with pytest.raises(ValueError):
+        lesson.initial_model("nope", "relu", 3)
+
+
+def test_init_gradients_output_bias_is_the_mean_error():
+    # dL/db of the output = mean over inputs of (sigmoid(logit) - y) for the mean binary cross-entropy
+    grads = lesson.init_gradients("He", "relu", 3, seed=0)
+    model, split = lesson.initial_model("He", "relu", 3, seed=0), lesson.moons_split(0)
+    with torch.no_grad():
+        p = torch.sigmoid(model(split.X_train).reshape(-1))
+    assert grads["bias"][-1] == pytest.approx(abs((p - split.y_train.float().reshape(-1)).mean().item()), rel=1e-4)
+    assert len(grads["weight"]) == 3 and grads["logit_std"] > 0
