@@ -130,13 +130,14 @@ GHOST_ALPHA = 0.35
 
 
 def pin_ghosts(fig, label: str) -> list[dict]:
-    """Copy what `fig` shows now into faded, dotted "ghost" lines that stay while the panel redraws.
+    """Copy what `fig` shows now into faded "ghost" lines that stay while the panel redraws.
 
-    Copied, on every axes: each visible Line2D with data (same colour, alpha 0.35, dotted, just under the
-    original's zorder), the lines of each unfilled contour set (e.g. the p = 0.5 boundary), each
+    Copied, on every axes: each visible Line2D with data (same colour and line style, alpha 0.35, just under
+    the original's zorder: a ghost is told apart by its fading, not by a dash pattern a panel may already
+    use), the lines of each unfilled contour set (e.g. the p = 0.5 boundary), each
     histogram drawn with `stairs`, and each bar container as the outline of its bars. Images, filled
     contours and scatter points are not copied (a second map cannot be overlaid on the first). A small
-    grey "dotted: pinned <label>" stands at the figure's top right. Ghosts replace any earlier ghosts,
+    grey "faded: pinned <label>" stands at the figure's top right. Ghosts replace any earlier ghosts,
     carry the gid "course-ghost", stay out of legends and survive `clear_artists`; `remove_ghosts`
     drops them. They do not move the view when pinned; a later autoscale (`relim`) counts them, and a
     draw function that sets its own limits keeps them, so a ghost may then fall outside the view.
@@ -151,7 +152,7 @@ def pin_ghosts(fig, label: str) -> list[dict]:
         for container in ax.containers:
             if isinstance(container, BarContainer) and len(container.patches):
                 specs.append(_bar_outline_spec(ax, container))
-    specs.append({"home": fig, "text": f"dotted: pinned {label}"})
+    specs.append({"home": fig, "text": f"faded: pinned {label}"})
     keep_ghosts(fig, specs)
     return specs
 
@@ -169,7 +170,8 @@ def keep_ghosts(fig, specs: list[dict]) -> None:
         elif spec["home"] in fig.axes:
             ax = spec["home"]
             line = Line2D(spec["x"], spec["y"], color=spec["color"], alpha=GHOST_ALPHA, linewidth=spec["width"],
-                          linestyle="none" if spec["points"] else ":", marker="." if spec["points"] else "none",
+                          linestyle="none" if spec["points"] else spec.get("style", "-"),
+                          marker="." if spec["points"] else "none",
                           markersize=3, zorder=spec["zorder"], label="_ghost", gid=GHOST_GID,
                           transform=spec["transform"] or ax.transData)
             ax.add_line(line)
@@ -186,7 +188,8 @@ def remove_ghosts(fig) -> None:
 def _ghost_spec(ax, artist):
     if artist.get_gid() == GHOST_GID or not artist.get_visible():
         return None
-    spec = {"home": ax, "zorder": artist.get_zorder() - 0.05, "points": False, "transform": None, "width": 1.2}
+    spec = {"home": ax, "zorder": artist.get_zorder() - 0.05, "points": False, "transform": None, "width": 1.2,
+            "style": "-"}
     try:
         if isinstance(artist, Line2D):
             x = np.asarray(artist.get_xdata(), dtype=float).ravel()
@@ -194,7 +197,7 @@ def _ghost_spec(ax, artist):
             if artist.get_transform() is not ax.transData:
                 spec["transform"] = artist.get_transform()
             spec.update(color=to_rgba(artist.get_color()), width=max(artist.get_linewidth(), 1.0),
-                        points=artist.get_linestyle() in ("None", "none", "", " "))
+                        points=artist.get_linestyle() in ("None", "none", "", " "), style=artist.get_linestyle())
         elif isinstance(artist, ContourSet) and not artist.filled:
             x, y = _joined([seg for level in artist.allsegs for seg in level])
             spec["color"] = to_rgba(artist.get_edgecolor()[0]) if len(artist.get_edgecolor()) else (0, 0, 0, 1)

@@ -22,7 +22,7 @@ learner moves a slider is shown under the panel, in red, not only in the log con
 Retraining sliders never fire while being dragged (`continuous_update=False`).
 
 Two more buttons compare and take home. "pin" copies the curves the figure shows now into faded,
-dotted ghosts labelled with their settings (`plots.pin_ghosts`); they stay while the learner moves
+faded ghosts labelled with their settings (`plots.pin_ghosts`); they stay while the learner moves
 the controls or draws a new seed, and "unpin" or "reset" removes them (one pinned setting at a
 time). "code" (when the panel has `code=`) opens a box with a short, self-contained PyTorch script
 for the current settings and seed (`code(**values, seed=seed)`, see `helpers.code_export`), which
@@ -181,7 +181,7 @@ class LivePanel(PictureFallback, W.VBox):
         reset.on_click(lambda _: self.reset())
         buttons.append(reset)
         self.pin_button = W.ToggleButton(description="pin", icon="thumb-tack", value=False,
-                                         tooltip="keep the curves of this setting as a dotted ghost while you move on",
+                                         tooltip="keep the curves of this setting as a faded ghost while you move on",
                                          layout=W.Layout(width="90px"))
         self.pin_button.add_class("course-panel-pin")
         self.pin_button.observe(self._on_pin_button, names="value")
@@ -244,7 +244,7 @@ class LivePanel(PictureFallback, W.VBox):
         self.set(**self.defaults)
 
     def pin(self) -> None:
-        """Keep the current setting's curves as a dotted ghost (replacing an earlier one) and say so."""
+        """Keep the current setting's curves as a faded ghost (replacing an earlier one) and say so."""
         values = self.values
         self.pinned = {"values": values, "seed": self.seed, "result": self.last_result,
                        "label": settings_label(values, self.seed)}
@@ -314,7 +314,7 @@ class LivePanel(PictureFallback, W.VBox):
 
     def _show_status(self) -> None:
         seed_text = "" if self.seed is None else f"seed {self.seed} &middot; "
-        pinned = "" if self.pinned is None else f" &middot; pinned (dotted): {html.escape(self.pinned['label'])}"
+        pinned = "" if self.pinned is None else f" &middot; pinned (faded): {html.escape(self.pinned['label'])}"
         self.status.value = f"<span style='color:#555'>{seed_text}{self._how}{pinned}</span>"
 
     def _on_change(self, change) -> None:

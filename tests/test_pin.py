@@ -130,7 +130,7 @@ def test_pin_keeps_every_kind_of_ghost_through_moves():
     curve_ghosts = [g for g in ax_curve.lines if g.get_gid() == GHOST_GID]
     assert len(curve_ghosts) == 3  # the curve, the points, the reference line
     assert all(g.get_alpha() == plots.GHOST_ALPHA and g.get_label().startswith("_") for g in curve_ghosts)
-    assert sorted(g.get_linestyle() for g in curve_ghosts) == [":", ":", "None"]
+    assert sorted(g.get_linestyle() for g in curve_ghosts) == ["-", "--", "None"]  # each keeps its own style
     ghost_of_curve = next(g for g in curve_ghosts if len(g.get_xdata()) == 12)
     assert np.array_equal(ghost_of_curve.get_ydata(), np.arange(12) * 2)
     assert ghost_of_curve.get_zorder() < ax_curve.lines[0].get_zorder()
