@@ -258,23 +258,47 @@ def fit_regression(kind: str, lam: float, seed: int = 0, width: int = FIT_WIDTH,
     Cached per setting: `fit_regression("l2", 0.1)`, `fit_regression("l2", 0.1, 0)` and
     `fit_regression(kind="l2", lam=0.1, seed=0)` are one network, trained once.
     """
+    return fit_many(kind, ((lam, seed),), width, steps, lr, eval_every)[0]
+
+
+_FITS: dict[tuple, Fit] = {}   # (kind, lam, seed, width, steps, lr, eval_every) -> Fit, however it was trained
+
+
+def fit_many(kind: str, settings, width: int = FIT_WIDTH, steps: int = FIT_STEPS, lr: float = FIT_LR,
+             eval_every: int = 20) -> list[Fit]:
+    """`fit_regression(kind, lam, seed, ...)` for every (lam, seed) of `settings`, in that order.
+
+    The settings not trained yet are trained side by side as one stacked model (`_train_stacked`), whose
+    every network is bit for bit the network `train.train` gives alone (same data, start, Adam steps and
+    records); only the Python and dispatch overhead per step is shared, so 7 networks cost about as much
+    as 1.5 (at width FIT_WIDTH; other widths are trained one at a time). Cached per setting, whichever
+    call trained it.
+    """
     check_choice("kind", kind, PENALTIES)
-    lam = check_float("lam", lam, 0.0)
-    check_int("seed", seed, 0)
     check_int("width", width, 1)
     check_int("steps", steps, 1)
     lr = check_float("lr", lr, 0.0, low_open=True)
     check_int("eval_every", eval_every, 1)
-    return _fit_regression(kind, lam, seed, width, steps, lr, eval_every)
+    keys = [(kind, check_float("lam", lam, 0.0), check_int("seed", seed, 0), width, steps, lr, eval_every)
+            for lam, seed in settings]
+    missing = list(dict.fromkeys(k for k in keys if k not in _FITS))
+    if len(missing) == 1 or width != FIT_WIDTH:
+        _FITS.update((k, _fit_alone(*k)) for k in missing)
+    elif missing:
+        _FITS.update(zip(missing, _train_stacked(kind, [k[1:3] for k in missing], width, steps, lr, eval_every),
+                         strict=True))
+    return [_FITS[k] for k in keys]
 
 
-@lru_cache(maxsize=512)
-def _fit_regression(kind: str, lam: float, seed: int, width: int, steps: int, lr: float, eval_every: int) -> Fit:
-    # every argument positional, so one setting has one cache key however the caller spelled it
+def _fit_alone(kind: str, lam: float, seed: int, width: int, steps: int, lr: float, eval_every: int) -> Fit:
     split = overfit.regression_split(seed=seed)
     model = overfit.big_model(in_features=1, width=width, seed=seed)
     history = train_regularized(model, split, kind, lam, steps=steps, lr=lr, optimizer="adam", loss="mse",
                                 eval_every=eval_every, seed=seed)
+    return _fit_result(kind, lam, model, split, history)
+
+
+def _fit_result(kind: str, lam: float, model: nn.Sequential, split, history: train.History) -> Fit:
     x_grid = torch.linspace(0, 1, 200)[:, None]
     with torch.no_grad():
         y_grid = model(x_grid).squeeze(-1).numpy()
@@ -282,6 +306,90 @@ def _fit_regression(kind: str, lam: float, seed: int, width: int, steps: int, lr
     dead, small_on_dead = dead_unit_weights(model, split.X_train)
     return Fit(kind, lam, x_grid.squeeze(-1).numpy(), y_grid, history, w, sparsity(w),
                float(np.sqrt((w ** 2).sum())), float(np.abs(w).sum()), dead, small_on_dead)
+
+
+class _FirstLayer(torch.autograd.Function):
+    """K stacked 1-input Linear layers, out[k] = X[k] W[k]^T + b[k], computed with the same roundings as
+    `nn.Linear` on one network: the forward as one fused multiply-add (what addmm does with one input
+    column), the weight gradient as one X[k]^T grad[k] matrix product per network (what addmm's backward
+    does; a batched product or a broadcast sum rounds differently)."""
+
+    @staticmethod
+    def forward(ctx, X, W, b):
+        ctx.save_for_backward(X)
+        return torch.addcmul(b[:, None, :], X, W.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (X,) = ctx.saved_tensors
+        grad_w = torch.stack([X[k].t().mm(grad[k]) for k in range(len(X))]).transpose(1, 2)
+        return None, grad_w, grad.sum(1)
+
+
+def _train_stacked(kind: str, settings, width: int, steps: int, lr: float, eval_every: int) -> list[Fit]:
+    """Train the 1-width-width-1 networks of `settings` ((lam, seed), ...) under `kind` as one stacked model:
+    weights (K, out, in), one Adam over the stacked tensors (its update is elementwise, so each slice takes
+    its own network's step), the sum of the K losses (its gradient reaches each network unchanged). Each
+    network's `nn.Sequential` shares its slice of the stacked weights, so the records (`train._record`,
+    every `eval_every` steps) and the final measurements are made on it exactly as after `train.train`.
+    Checked bit for bit against `_fit_alone` on the three numeric paths (tests/test_regularization.py) at
+    FIT_WIDTH only: below about 20 units the batched product of the last layer takes PyTorch's small-size
+    loop, which rounds differently from `nn.Linear`, so `fit_many` trains other widths one at a time.
+    Falls back to training one at a time if any loss stops being finite (train.train stops there)."""
+    splits = [overfit.regression_split(seed=seed) for _, seed in settings]
+    nets = [overfit.big_model(in_features=1, width=width, seed=seed) for _, seed in settings]
+    layers = [[m for m in net if isinstance(m, nn.Linear)] for net in nets]
+    if len(layers[0]) != 3 or layers[0][0].in_features != 1:
+        raise ValueError("the stacked trainer expects overfit.big_model(in_features=1) with depth 3")
+    weights = [torch.stack([ls[i].weight.detach() for ls in layers]).requires_grad_() for i in range(3)]
+    biases = [torch.stack([ls[i].bias.detach() for ls in layers]).requires_grad_() for i in range(3)]
+    with torch.no_grad():
+        for k, ls in enumerate(layers):
+            for i, layer in enumerate(ls):
+                layer.weight.data, layer.bias.data = weights[i].data[k], biases[i].data[k]
+    X = torch.stack([s.X_train for s in splits])
+    y = torch.stack([s.y_train for s in splits])
+    # float32 of each double, as a Python number meets a float32 tensor in the one-network penalty and hook
+    l1_scale = torch.tensor([lam for lam, _ in settings], dtype=torch.float32)
+    l2_scale = torch.tensor([lam / 2 for lam, _ in settings], dtype=torch.float32)
+    threshold = torch.tensor([lr * lam for lam, _ in settings], dtype=torch.float32)[:, None, None]
+    penalties = [make_penalty(kind, lam) for lam, _ in settings]
+    histories = [train.History() for _ in settings]
+    opt = torch.optim.Adam([weights[0], biases[0], weights[1], biases[1], weights[2], biases[2]], lr=lr)
+
+    def record(step):
+        for net, split, penalty, history in zip(nets, splits, penalties, histories, strict=True):
+            train._record(history, net, split, "mse", penalty, step, False)   # exactly train.train's record
+
+    record(0)
+    for step in range(1, steps + 1):
+        h = torch.relu(_FirstLayer.apply(X, weights[0], biases[0]))
+        h = torch.relu(torch.baddbmm(biases[1][:, None, :], h, weights[1].transpose(1, 2)))
+        out = torch.baddbmm(biases[2][:, :, None], weights[2], h.transpose(1, 2)).squeeze(1)
+        value = ((out - y) ** 2).mean(dim=1)
+        if kind == "l2":
+            value = value + l2_scale * sum((w * w).sum(dim=(1, 2)) for w in weights)
+        elif kind == "l1":
+            value = value + l1_scale * sum(w.abs().sum(dim=(1, 2)) for w in weights)
+        total = value.sum()
+        if not torch.isfinite(total):
+            return [_fit_alone(kind, lam, seed, width, steps, lr, eval_every) for lam, seed in settings]
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+        if kind == "l1_prox":
+            with torch.no_grad():
+                for w in weights:
+                    w.copy_(torch.sign(w) * torch.clamp(w.abs() - threshold, min=0.0))
+        if step % eval_every == 0 or step == steps:
+            record(step)
+            if not all(math.isfinite(hist.train_loss[-1]) for hist in histories):
+                return [_fit_alone(kind, lam, seed, width, steps, lr, eval_every) for lam, seed in settings]
+    fits = []
+    for (lam_k, _), net, split, history in zip(settings, nets, splits, histories, strict=True):
+        net.eval()
+        fits.append(_fit_result(kind, lam_k, net, split, history))
+    return fits
 
 
 @torch.no_grad()
@@ -374,7 +482,7 @@ def lambda_sweep(kind: str, lams=SWEEP_LAMBDAS, seed: int = 0, **fit_kwargs) -> 
     lams = tuple(float(lam) for lam in lams)
     if len(lams) < 2:
         raise ValueError(f"lams must hold at least 2 values, got {lams!r}")
-    fits = [fit_regression(kind, lam, seed, **fit_kwargs) for lam in lams]
+    fits = fit_many(kind, [(lam, seed) for lam in lams], **fit_kwargs)
     return Sweep(kind, np.array(lams), np.array([f.train_loss for f in fits]), np.array([f.val_loss for f in fits]),
                  np.array([f.sparsity.exact_zero_fraction for f in fits]), np.array([f.l2_norm for f in fits]))
 
@@ -410,7 +518,7 @@ def seed_spread(settings=SPREAD_SETTINGS, seeds=SPREAD_SEEDS, **fit_kwargs) -> S
     seeds = tuple(check_int("seed", seed, 0) for seed in seeds)
     if not settings or not seeds:
         raise ValueError(f"settings and seeds must not be empty, got {settings!r} and {seeds!r}")
-    val = np.array([[fit_regression(kind, lam, seed, **fit_kwargs).val_loss for seed in seeds]
+    val = np.array([[fit.val_loss for fit in fit_many(kind, [(lam, seed) for seed in seeds], **fit_kwargs)]
                     for kind, lam in settings])
     return SeedSpread(settings, seeds, val)
 
@@ -856,11 +964,35 @@ def warmup_run(kind: str, lam: float, warmup: int, seed: int = 0, steps: int = W
     check_int("steps", steps, 1)
     check_int("warmup", warmup, 0, steps)
     check_int("seed", seed, 0)
-    return _warmup_run(kind, lam, warmup, seed, steps)
+    return warmup_runs([(kind, lam, warmup)], [seed], steps)[(kind, lam, warmup)][0]
 
 
-@lru_cache(maxsize=256)
-def _warmup_run(kind: str, lam: float, warmup: int, seed: int, steps: int) -> WarmupRun:
+_WARMUPS: dict[tuple, WarmupRun] = {}   # (kind, lam, warmup, seed, steps) -> WarmupRun, however it was trained
+
+
+def warmup_runs(settings=WARMUP_SETTINGS, seeds=range(5), steps: int = WARMUP_STEPS) -> dict[tuple, list[WarmupRun]]:
+    """`warmup_run(kind, lam, warmup, seed)` for every (kind, lam, warmup) of `settings` on every seed of
+    `seeds`: {setting: [run on each seed]}. The runs not trained yet are trained side by side, one stacked
+    model per kind (`_train_warmup_stacked`), each bit for bit the network `train.train` gives alone."""
+    check_int("steps", steps, 1)
+    seeds = [check_int("seed", seed, 0) for seed in seeds]
+    keys = {}
+    for kind, lam, warmup in settings:
+        check_choice("kind", kind, WARMUP_KINDS)
+        lam = check_float("lam", lam, 0.0)
+        check_int("warmup", warmup, 0, steps)
+        keys[kind, lam, warmup] = [(kind, lam, warmup, seed, steps) for seed in seeds]
+    missing = list(dict.fromkeys(k for ks in keys.values() for k in ks if k not in _WARMUPS))
+    for kind in WARMUP_KINDS:
+        group = [k for k in missing if k[0] == kind]
+        if len(group) == 1:
+            _WARMUPS[group[0]] = _warmup_alone(*group[0])
+        elif group:
+            _WARMUPS.update(zip(group, _train_warmup_stacked(kind, [k[1:4] for k in group], steps), strict=True))
+    return {setting: [_WARMUPS[k] for k in ks] for setting, ks in keys.items()}
+
+
+def _warmup_alone(kind: str, lam: float, warmup: int, seed: int, steps: int) -> WarmupRun:
     split = overfit.moons_split(seed=seed)
     model = overfit.big_model(in_features=2, width=WARMUP_WIDTH, depth=3, seed=seed)
     penalty, after_step = penalty_from_step(make_penalty(kind, lam), warmup)
@@ -868,6 +1000,76 @@ def _warmup_run(kind: str, lam: float, warmup: int, seed: int, steps: int) -> Wa
                           eval_every=WARMUP_EVAL_EVERY, seed=seed, after_step=after_step)
     w = weight_values(model)
     return WarmupRun(kind, lam, warmup, seed, history, float(np.mean(np.abs(w) < 1e-2)))
+
+
+def _linear_relu_stack(x: torch.Tensor, weights, biases, k: int) -> torch.Tensor:
+    """Network k of a stack of Linear/ReLU networks, layer by layer with `F.linear` (nn.Linear's kernels)."""
+    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        x = nn.functional.linear(x, w[k], b[k])
+        if i < len(weights) - 1:
+            x = torch.relu(x)
+    return x
+
+
+def _train_warmup_stacked(kind: str, settings, steps: int) -> list[WarmupRun]:
+    """The warm-up runs of `settings` ((lam, warmup, seed), ...) under `kind`, trained as one stacked model as
+    `_train_stacked` does, but with each network's forward and loss computed one network at a time (`F.linear`,
+    BCE: the same kernels as alone; batched products of this size round differently on the avx2 path),
+    one plain SGD step over the stacked weights and one backward pass for all, the
+    penalty with a per-network factor that is 0 until that network's warm-up ends (adding a gradient of 0
+    changes nothing). Records and the warm-up switch go through each network's own `nn.Sequential`,
+    `penalty_from_step` and `train._record`, in train.train's order. Checked bit for bit against
+    `_warmup_alone` on the three numeric paths (tests/test_regularization.py)."""
+    splits = [overfit.moons_split(seed=seed) for _, _, seed in settings]
+    nets = [overfit.big_model(in_features=2, width=WARMUP_WIDTH, depth=3, seed=seed) for _, _, seed in settings]
+    layers = [[m for m in net if isinstance(m, nn.Linear)] for net in nets]
+    weights = [torch.stack([ls[i].weight.detach() for ls in layers]).requires_grad_() for i in range(3)]
+    biases = [torch.stack([ls[i].bias.detach() for ls in layers]).requires_grad_() for i in range(3)]
+    with torch.no_grad():
+        for k, ls in enumerate(layers):
+            for i, layer in enumerate(ls):
+                layer.weight.data, layer.bias.data = weights[i].data[k], biases[i].data[k]
+    X = [s.X_train for s in splits]
+    y = [s.y_train for s in splits]
+    # float32 of each double, as a Python number meets a float32 tensor in l1_penalty / l2_penalty
+    scale = torch.tensor([lam if kind == "l1" else lam / 2 for lam, _, _ in settings], dtype=torch.float32)
+    warmups = torch.tensor([warmup for _, warmup, _ in settings])
+    switches = [penalty_from_step(make_penalty(kind, lam), warmup) for lam, warmup, _ in settings]
+    histories = [train.History() for _ in settings]
+    opt = torch.optim.SGD([weights[0], biases[0], weights[1], biases[1], weights[2], biases[2]], lr=WARMUP_LR)
+    K = len(settings)
+
+    def alone():
+        return [_warmup_alone(kind, lam, warmup, seed, steps) for lam, warmup, seed in settings]
+
+    for net, split, (penalty, _), history in zip(nets, splits, switches, histories, strict=True):
+        train._record(history, net, split, "bce", penalty, 0, False)          # exactly train.train's record
+    for step in range(1, steps + 1):
+        value = torch.stack([train.data_loss(_linear_relu_stack(X[k], weights, biases, k), y[k], "bce")
+                             for k in range(K)])
+        factor = torch.where(warmups <= step - 1, scale, 0.0)     # penalty_from_step: on from update warmup + 1
+        if kind == "l1":
+            value = value + factor * sum(w.abs().sum(dim=(1, 2)) for w in weights)
+        else:
+            value = value + factor * sum((w * w).sum(dim=(1, 2)) for w in weights)
+        total = value.sum()
+        if not torch.isfinite(total):
+            return alone()
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+        for net, split, (penalty, after_step), history in zip(nets, splits, switches, histories, strict=True):
+            if step % WARMUP_EVAL_EVERY == 0 or step == steps:
+                train._record(history, net, split, "bce", penalty, step, False)
+                if not math.isfinite(history.train_loss[-1]):
+                    return alone()
+            after_step(step, net, history)
+    runs = []
+    for (lam, warmup, seed), net, history in zip(settings, nets, histories, strict=True):
+        net.eval()
+        w = weight_values(net)
+        runs.append(WarmupRun(kind, lam, warmup, seed, history, float(np.mean(np.abs(w) < 1e-2))))
+    return runs
 
 
 def warmup_panel(kind: str, lam: float, warmup: int, seed: int = 0) -> dict:

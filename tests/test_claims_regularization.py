@@ -220,7 +220,7 @@ def _stalled(run) -> bool:
 
 def test_notebook_runs_the_warmup_settings_tested_here():
     code = _notebook_code()
-    assert "reg.warmup_run(" in code and "WARMUP_SETTINGS" in code
+    assert "reg.warmup_runs(reg.WARMUP_SETTINGS, warm_seeds)" in code       # warmup_run on each setting and seed
 
 
 def test_large_l1_from_the_start_stalls_on_most_seeds():

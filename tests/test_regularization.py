@@ -184,6 +184,39 @@ def test_fit_regression_is_trained_once_however_it_is_called():
     assert reg.lambda_sweep("l2", lams=(1e-3, 1e-2), width=4, steps=3).val_loss[0] == first.val_loss
 
 
+@pytest.mark.parametrize("kind", reg.PENALTIES)
+def test_networks_trained_side_by_side_are_the_networks_trained_alone(kind):
+    """fit_many trains its missing settings as one stacked model: each must be bit for bit what
+    train.train gives for that network alone (history, weights, fitted curve), on every numeric path."""
+    settings = [(1e-2, 0), (1e-1, 1), (1e-3, 2)]
+    stacked = reg.fit_many(kind, settings, width=reg.FIT_WIDTH, steps=60, eval_every=20)
+    for (lam, seed), fit in zip(settings, stacked, strict=True):
+        alone = reg._fit_alone(kind, lam, seed, reg.FIT_WIDTH, 60, reg.FIT_LR, 20)
+        assert fit.history.step == alone.history.step == [0, 20, 40, 60]
+        assert fit.history.train_loss == alone.history.train_loss and fit.history.val_loss == alone.history.val_loss
+        assert fit.history.penalty == alone.history.penalty
+        assert np.array_equal(fit.weights, alone.weights) and np.array_equal(fit.y_grid, alone.y_grid)
+        assert (fit.dead_units, fit.small_on_dead) == (alone.dead_units, alone.small_on_dead)
+        assert fit.sparsity == alone.sparsity
+    assert reg.fit_regression(kind, 1e-1, 1, steps=60) is stacked[1]
+
+
+@pytest.mark.parametrize("kind", reg.WARMUP_KINDS)
+def test_warmup_runs_trained_side_by_side_are_the_runs_trained_alone(kind):
+    """warmup_runs trains its missing runs as one stacked model per kind: each must be bit for bit what
+    train.train gives for that network alone, with its own warm-up switch, on every numeric path."""
+    settings = [(kind, 0.03, 0), (kind, 0.1, 20)]
+    runs = reg.warmup_runs(settings, seeds=(0, 1), steps=60)
+    for setting in settings:
+        for seed, run in zip((0, 1), runs[setting], strict=True):
+            alone = reg._warmup_alone(*setting, seed, 60)
+            assert run.history.step == alone.history.step == [0, 20, 40, 60]
+            for name in ("train_loss", "val_loss", "train_acc", "val_acc", "penalty"):
+                assert getattr(run.history, name) == getattr(alone.history, name), (setting, seed, name)
+            assert run.small_fraction == alone.small_fraction
+    assert reg.warmup_run(kind, 0.1, 20, seed=1, steps=60) is runs[kind, 0.1, 20][1]
+
+
 def test_prune_small_zeroes_only_small_weights():
     model = tiny_model()
     with torch.no_grad():
