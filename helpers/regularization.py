@@ -333,8 +333,8 @@ def _train_stacked(kind: str, settings, width: int, steps: int, lr: float, eval_
     network's `nn.Sequential` shares its slice of the stacked weights, so the records (`train._record`,
     every `eval_every` steps) and the final measurements are made on it exactly as after `train.train`.
     Checked bit for bit against `_fit_alone` on the three numeric paths (tests/test_regularization.py) at
-    FIT_WIDTH only: below about 20 units the batched product of the last layer takes PyTorch's small-size
-    loop, which rounds differently from `nn.Linear`, so `fit_many` trains other widths one at a time.
+    FIT_WIDTH only: at width 16 the batched product of the last layer rounds differently from `nn.Linear`
+    (measured), so `fit_many` trains other widths one at a time.
     Falls back to training one at a time if any loss stops being finite (train.train stops there)."""
     splits = [overfit.regression_split(seed=seed) for _, seed in settings]
     nets = [overfit.big_model(in_features=1, width=width, seed=seed) for _, seed in settings]
