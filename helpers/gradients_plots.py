@@ -271,16 +271,16 @@ def draw_layers(ax_hist, ax_mean, ax_zero, run: Run, layer: int, title: str = ""
     steps = record.step
     chosen = [1, layer, depth]
     names = ["layer 1", f"layer {layer}", f"layer {depth} (last)"]
-    shown = [k not in chosen[:i] for i, k in enumerate(chosen)]  # a layer picked twice is drawn once
+    shown = [True, layer not in (1, depth), depth != 1]  # a layer picked twice keeps its layer-1 or "last" colour
     (image,) = _artists(ax_hist, make_hist)
     counts = record.hist[:, layer - 1, :].T if len(steps) else np.full((len(HIST_EDGES) - 1, 1), np.nan)
     with np.errstate(divide="ignore"):
         image.set_data(np.where(counts > 0, np.log10(np.maximum(counts, 1)), np.nan))
     last = steps[-1] if len(steps) else 1
     image.set_extent((0.5, last + 0.5, HIST_EDGES[0], HIST_EDGES[-1]))
-    image.set_clim(0, max(np.log10(record.size[layer - 1]), 0.5))
+    image.set_clim(0, max(np.log10(record.size.max()), 0.5))  # one colour scale for every layer, so views compare
     ax_hist.set_xlim(0.5, last + 0.5)
-    positive = record.hist[:, layer - 1, :].sum(axis=0) > 0
+    positive = record.hist.sum(axis=(0, 1)) > 0  # one vertical range for every layer, for the same reason
     if positive.any():
         low = HIST_EDGES[:-1][positive].min()
         high = HIST_EDGES[1:][positive].max()

@@ -245,3 +245,18 @@ def test_panel_run_is_shared_and_draw_layers_handles_divergence():
     assert all(ax.get_xlabel() and ax.get_ylabel() for ax in axes)
     with pytest.raises(ValueError, match="layer"):
         GP.draw_layers(*axes, good, layer=5)
+
+
+def test_draw_layers_keeps_the_last_layer_colour_and_one_scale_for_every_layer():
+    run = G.panel_run(4, "relu", "he_normal", 1.0, "sgd", 0.1, "off", seed=0)
+    fig, axes = plots.figure(ncols=3, width=12)
+    views = {}
+    for layer in (1, 2, 4):
+        GP.draw_layers(*axes, run, layer=layer)
+        legend = [text.get_text() for text in axes[1].get_legend().get_texts()]
+        views[layer] = (axes[0].images[0].get_clim(), axes[0].get_ylim(), legend)
+    assert views[1][0] == views[2][0] == views[4][0]  # the same colour means the same count in every view
+    assert views[1][1] == views[2][1] == views[4][1]
+    assert views[2][2] == ["layer 1: mean |g|", "layer 2: mean |g|", "layer 4 (last): mean |g|"]
+    assert views[4][2] == ["layer 1: mean |g|", "layer 4 (last): mean |g|"]  # not redrawn as plain "layer 4"
+    assert views[1][2] == ["layer 1: mean |g|", "layer 4 (last): mean |g|"]
