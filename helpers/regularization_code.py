@@ -50,7 +50,10 @@ def warmup_code(kind: str, lam: float, warmup: int, seed: int = 0) -> str:
     """The warm-up panel (`reg.warmup_panel`): the penalty switched on after `warmup` updates, and from the start."""
     body = f'''\
 def penalty_from_step(penalty, warmup):
-    """The penalty is 0 for the first `warmup` updates, then penalty(model)."""
+    """The penalty is 0 for updates 1..warmup, then penalty(model) from update warmup + 1 on.
+
+    train() calls after_step(step, ...) once update `step` is done, so while update t is computed,
+    done["updates"] holds t - 1: the test `t - 1 >= warmup` is `t > warmup`."""
     done = {{"updates": 0}}
 
     def delayed(model):
@@ -73,15 +76,15 @@ def run(warmup):
     penalty, after_step = penalty_from_step(base, warmup)
     history = train(model, split, steps={reg.WARMUP_STEPS}, lr={reg.WARMUP_LR}, optimizer="sgd", loss="bce",
                     penalty=penalty, eval_every={reg.WARMUP_EVAL_EVERY}, seed=seed, after_step=after_step)
-    small = (weight_values(model).abs() < 1e-2).double().mean().item()
+    small = (weight_values(model).abs() < 1e-2).double().mean().item()   # share of weights with |w| < 1e-2
     return history, small
 
 
 history, small = run(warmup)
 show("train_loss", history.train_loss[-1])
 show("val_acc", history.val_acc[-1])
-show("small_fraction", small)
-history, small = run(0)
+show("small_fraction", small)   # how many weights the penalty has pulled close to 0 (the panel does not draw it)
+history, small = run(0)         # the same penalty from update 1 (the panel's grey curves)
 show("from_start_train_loss", history.train_loss[-1])
 show("from_start_val_acc", history.val_acc[-1])
 '''
