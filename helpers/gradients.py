@@ -246,7 +246,11 @@ class Run:
     def layers(self) -> "LayerRecord | None":
         """Each layer's weight gradient over training (`LayerRecord`), if the run recorded it (`record_every`).
         Summarized on first use, so a run whose layers are never looked at does not pay for the histograms."""
-        return self.recorder.result() if self.recorder is not None else None
+        if self.recorder is None:
+            return None
+        result = self.recorder.result()
+        self.recorder = None  # the raw per-update rows are summarized: free them
+        return result
 
     @property
     def diverged(self) -> bool:
@@ -430,7 +434,7 @@ def training_run(depth: int, activation: str = "relu", init: str = "he_normal", 
 PANEL_STEPS, PANEL_WIDTH, PANEL_RECORD_EVERY = 60, 32, 1
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)  # a run keeps its per-update gradient rows (about 3 MB at depth 15) until summarized
 def panel_run(depth: int, activation: str, init: str, gain: float, optimizer: str, lr: float, clip_norm: str,
               seed: int = 0) -> Run:
     """The training panels' run: `training_run` for 60 steps at width 32, gradients recorded at every update.

@@ -9,7 +9,9 @@ time, the settings one step away on each control and keeps them in its cache:
         kernel free for DELAY_S ->  compute(S with width + 1 step)   -> cache       (the control just moved, in the
         kernel free again       ->  compute(S with width - 1 step)   -> cache        same direction first, then
         ...                          compute(S with noise +- 1 step) -> cache        back, then the other controls)
-    a new move                  ->  a new schedule; what was left of the old one is dropped
+    a new move                  ->  a new schedule; what was left of the old one is dropped, and so are the
+                                    results it computed that the learner did not use (memory: a result can
+                                    hold a training run's records, megabytes); at most MAX_AHEAD per move
 
 Each compute runs on the kernel's main event loop, between messages, never in a thread of its own. It starts only
 after the picture of the last move has been rendered: in JupyterLab 4 with ipykernel 7, ipympl's draw request is
@@ -28,6 +30,7 @@ DELAY_S = 0.1  # after the render: its PNG encode and send (10-15 ms on a quiet 
 # A move that lands off the prefetched settings waits for the one compute in flight, then does its own: prefetching
 # only panels whose compute takes at most this keeps such a move's worst case near 2 x 0.25 s + its draw.
 MAX_COMPUTE_S = 0.25
+MAX_AHEAD = 8  # neighbours computed ahead per move, the likeliest first; unused ones are dropped at the next move
 
 
 def cache_key(kwargs: dict) -> tuple:
@@ -86,25 +89,35 @@ def _kernel_loop():
 class Prefetcher:
     """Schedules a panel's neighbouring settings, one compute per turn of the kernel's event loop.
 
-    `compute(kwargs) -> result` and `store(key, result)` are the panel's; `cached(key)` says whether a key is
-    already there. `enabled` is False outside a kernel; `prefetched` counts the settings computed ahead."""
+    `compute(kwargs) -> result`, `store(key, result)` and `discard(key)` are the panel's cache; `cached(key)`
+    says whether a key is there. `enabled` is False outside a kernel; `prefetched` counts the settings computed
+    ahead; `used(key)` marks one the learner moved to (kept in the cache like any setting shown)."""
 
     def __init__(self, compute: Callable[[dict], object], store: Callable[[tuple, object], None],
-                 cached: Callable[[tuple], bool]):
-        self.compute, self.store, self.cached = compute, store, cached
+                 cached: Callable[[tuple], bool], discard: Callable[[tuple], None] = lambda key: None):
+        self.compute, self.store, self.cached, self.discard = compute, store, cached, discard
         self.loop = _kernel_loop()
         self.enabled = self.loop is not None
         self.generation = 0
         self.pending: tuple[int, list[dict]] | None = None
         self.prefetched = 0
         self.keys: set[tuple] = set()  # settings this prefetcher computed (the status line says so)
+        self.unused: list[tuple] = []  # computed ahead, not moved to yet
+
+    def used(self, key: tuple) -> None:
+        if key in self.unused:
+            self.unused.remove(key)
 
     def schedule(self, base: dict, changes: list[dict], compute_seconds: float) -> None:
         """Drop what is left of the last schedule; `base` with each of `changes` applied waits for `start()`."""
         self.generation += 1
         self.pending = None
+        for key in self.unused:
+            self.discard(key)
+            self.keys.discard(key)
+        self.unused = []
         if self.enabled and compute_seconds <= MAX_COMPUTE_S:
-            self.pending = (self.generation, [{**base, **change} for change in changes])
+            self.pending = (self.generation, [{**base, **change} for change in changes][:MAX_AHEAD])
 
     def start(self, *_event) -> None:
         """Begin the scheduled computes on the kernel's loop (callable from any thread: a figure's draw_event)."""
@@ -128,6 +141,7 @@ class Prefetcher:
                 continue
             self.store(key, result)
             self.keys.add(key)
+            self.unused.append(key)
             self.prefetched += 1
             break
         if pending:

@@ -162,7 +162,8 @@ class LivePanel(PictureFallback, W.VBox):
         self._how = ""
         self._last_move: tuple[str | None, int] = (None, 1)  # (control, +1 or -1): the likeliest next move first
         self.prefetcher = prefetch.Prefetcher(compute=lambda kwargs: self.compute(**kwargs), store=self._store,
-                                              cached=lambda key: key in self.cache)
+                                              cached=lambda key: key in self.cache,
+                                              discard=lambda key: self.cache.pop(key, None))
         self.prefetcher.enabled = self.prefetcher.enabled and cache
         fig.canvas.mpl_connect("draw_event", self.prefetcher.start)  # neighbours once the picture is rendered
 
@@ -339,6 +340,7 @@ class LivePanel(PictureFallback, W.VBox):
                 self.cache.move_to_end(key)
                 result = self.cache[key]
                 how = "computed ahead while you looked" if key in self.prefetcher.keys else "from cache"
+                self.prefetcher.used(key)
             else:
                 if self.last_compute_seconds > BUSY_AFTER_SECONDS:
                     self.status.value = "<span style='color:#E69F00'>&#9203; computing&hellip;</span>"

@@ -100,3 +100,18 @@ def test_a_panel_move_to_a_prefetched_neighbour_is_not_computed_again():
     assert calls == [4, 5, 6]
     assert "computed ahead" in panel.status.value
     assert list(line.get_ydata()) == [6, 12]
+
+
+def test_results_computed_ahead_and_not_used_are_dropped_at_the_next_move():
+    store = {}
+    fetcher = prefetch.Prefetcher(compute=lambda kw: kw["x"], store=store.__setitem__,
+                                  cached=lambda key: key in store, discard=lambda key: store.pop(key, None))
+    fetcher.loop, fetcher.enabled = FakeLoop(), True
+    fetcher.schedule({"x": 1}, [{"x": x} for x in range(2, 2 + prefetch.MAX_AHEAD + 3)], compute_seconds=0.1)
+    fetcher.start()
+    fetcher.loop.run()
+    assert len(store) == prefetch.MAX_AHEAD  # at most MAX_AHEAD per move
+    moved_to = prefetch.cache_key({"x": 2})
+    fetcher.used(moved_to)  # the learner moved there: it stays
+    fetcher.schedule({"x": 2}, [], compute_seconds=0.1)
+    assert list(store) == [moved_to]
